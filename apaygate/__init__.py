@@ -1,0 +1,7 @@
+"""APayGate: a payment proxy gateway (Django project package)."""
+
+from __future__ import annotations
+
+from .celery import app as celery_app
+
+__all__ = ["celery_app"]

@@ -1,0 +1,13 @@
+"""Celery application: tasks live in each app's `tasks.py` and stay thin."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "apaygate.settings")
+
+app = Celery("apaygate")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

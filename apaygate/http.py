@@ -1,0 +1,101 @@
+"""The one outbound HTTP path: every request the gateway makes goes through here.
+
+Two kinds of destination:
+- provider APIs (our own configuration): timeouts always, redirects never followed;
+- merchant URLs (anyone's input): the same, plus the host is resolved once, refused if it
+  lands on a private, loopback, link-local, CGNAT, multicast, reserved, metadata, NAT64 or
+  6to4 address (IPv4-mapped forms included), and the connection goes to the very address
+  that was checked, so DNS rebinding gets nothing. That part is `requests-hardened`
+  (maintained by Saleor), configured here.
+
+`POSTBACK_ALLOW_PRIVATE` lifts the address rule for local development and tests only.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from requests_hardened import Config, HTTPSession
+from requests_hardened.ip_filter import EXTRA_BLOCKED_NET_RANGES, InvalidIPAddress
+
+__all__ = [
+    "InvalidIPAddress",
+    "address_is_refused",
+    "merchant_session",
+    "provider_session",
+    "url_host_is_refused",
+]
+
+USER_AGENT = "APayGate/1.0 (+postbacks)"
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def address_is_refused(ip: IPAddress) -> bool:
+    """Return True for any address a merchant URL must never reach."""
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or any(ip in net for net in EXTRA_BLOCKED_NET_RANGES)
+    )
+
+
+def url_host_is_refused(url: str) -> bool | None:
+    """Resolve a URL's host the way the HTTP client would and judge every address.
+
+    Returns True when any address is refused, False when all are public, and None when
+    the name does not resolve (accepted now; judged again at every delivery). IP literals
+    in every spelling (decimal `2130706433`, hex `0x7f.1`, octal `0177.0.0.1`, IPv4-mapped
+    IPv6) go through `getaddrinfo` too, which reads them exactly as a connection would.
+    """
+    host = urlsplit(url).hostname
+    if not host:
+        return True
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        return None
+    for _family, _type, _proto, _canon, sockaddr in infos:
+        address = ipaddress.ip_address(sockaddr[0].split("%", 1)[0])
+        if address_is_refused(address):
+            return True
+    return False
+
+
+def _timeout() -> tuple[float, float]:
+    return (settings.PROVIDER_CONNECT_TIMEOUT, settings.PROVIDER_READ_TIMEOUT)
+
+
+def provider_session() -> requests.Session:
+    """A session for provider APIs: default timeouts and no redirects."""
+    config = Config(
+        ip_filter_enable=False,
+        ip_filter_allow_loopback_ips=False,
+        never_redirect=True,
+        default_timeout=_timeout(),
+        user_agent_override=USER_AGENT,
+    )
+    return HTTPSession(config)
+
+
+def merchant_session(*, timeout: float | None = None) -> requests.Session:
+    """A session for merchant URLs: address filter (unless allowed), timeout, no redirects."""
+    seconds = timeout if timeout is not None else settings.POSTBACK_TIMEOUT
+    config = Config(
+        ip_filter_enable=not settings.POSTBACK_ALLOW_PRIVATE,
+        ip_filter_allow_loopback_ips=False,
+        never_redirect=True,
+        default_timeout=(min(seconds, settings.PROVIDER_CONNECT_TIMEOUT), seconds),
+        user_agent_override=USER_AGENT,
+    )
+    return HTTPSession(config)

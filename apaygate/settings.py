@@ -1,0 +1,243 @@
+"""Django settings for APayGate, read from the environment (django-environ).
+
+Every variable here is listed, with a comment, in `.env.example`. The defaults are the
+embedded development mode that `make run` uses: SQLite, local cache, a file-system Celery
+broker, the sandbox provider, and no BigQuery or Metabase.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+RUN_DIR = BASE_DIR / ".run"
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default="dev-insecure-change-me" if DEBUG else "")
+if not SECRET_KEY:
+    raise environ.ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[PUBLIC_BASE_URL])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "payments",
+    "providers",
+    "reporting",
+    "docsite",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "apaygate.urls"
+WSGI_APPLICATION = "apaygate.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Embedded mode runs web, worker and beat against one file: wait for locks, and
+    # take the write lock up front so two writers never deadlock.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="apaygate"),
+        }
+    }
+else:
+    # Embedded mode: a per-process cache. The KV is a speed-up, the database stays the
+    # source of truth, so a miss here only costs one query.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Celery. Without a broker URL, an embedded file-system broker lets `make run` deliver
+# postbacks (and retry them) with a real worker and beat, without Redis.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+if CELERY_BROKER_URL == "filesystem://":
+    _broker_dir = RUN_DIR / "broker"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_WORKER_POOL = env.str("CELERY_WORKER_POOL", default="threads")
+CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=16)
+CELERY_BEAT_SCHEDULE = {
+    # Claims due merchant postbacks (outbox rows) and hands each attempt to a worker.
+    "dispatch-due-postbacks": {
+        "task": "payments.tasks.dispatch_due_deliveries",
+        "schedule": env.float("POSTBACK_DISPATCH_INTERVAL", default=2.0),
+    },
+    "expire-stale-payments": {
+        "task": "payments.tasks.expire_stale_payments",
+        "schedule": env.float("EXPIRY_INTERVAL", default=60.0),
+    },
+    "export-events-to-bigquery": {
+        "task": "reporting.tasks.export_events_to_bigquery",
+        "schedule": env.float("BIGQUERY_EXPORT_INTERVAL", default=10.0),
+    },
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(RUN_DIR / "celerybeat-schedule")
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+LOGIN_URL = "/admin/login/"
+
+# Bodies over 1 MB are refused with a JSON 413 (see payments/api_errors.py).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
+API_MAX_BODY_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["payments.authentication.ApiTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["payments.authentication.IsActiveMerchant"],
+    "DEFAULT_THROTTLE_CLASSES": ["payments.authentication.ApiTokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api_token": env.str("API_THROTTLE_RATE", default="1200/min")},
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "payments.api_errors.api_exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "UNAUTHENTICATED_USER": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "APayGate API",
+    "DESCRIPTION": "Merchant API of the APayGate payment proxy gateway.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# Providers: credentials come from the environment only.
+TELE_API_URL = env.str("TELE_API_URL", default="https://api.tele.store")
+TELE_APP_ID = env.str("TELE_APP_ID", default="")
+TELE_API_TOKEN = env.str("TELE_API_TOKEN", default="")
+TELE_POSTBACK_SECRET = env.str("TELE_POSTBACK_SECRET", default="")
+BANSKY_API_URL = env.str("BANSKY_API_URL", default="https://api.bansky.example")
+BANSKY_API_TOKEN = env.str("BANSKY_API_TOKEN", default="")
+BANSKY_POSTBACK_SECRET = env.str("BANSKY_POSTBACK_SECRET", default="")
+SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
+# The sandbox signs its simulated postbacks with this key; derived from SECRET_KEY if unset.
+SANDBOX_POSTBACK_SECRET = env.str("SANDBOX_POSTBACK_SECRET", default="")
+DEFAULT_PROVIDER = env.str("DEFAULT_PROVIDER", default="tele")
+PROVIDER_CONNECT_TIMEOUT = env.float("PROVIDER_CONNECT_TIMEOUT", default=5.0)
+PROVIDER_READ_TIMEOUT = env.float("PROVIDER_READ_TIMEOUT", default=15.0)
+
+# Seconds a pending payment (and its KV entry) lives before it expires.
+PAYMENT_TTL = env.int("PAYMENT_TTL", default=24 * 3600)
+
+# Off in production: merchant URLs on private, loopback or link-local addresses are refused.
+POSTBACK_ALLOW_PRIVATE = env.bool("POSTBACK_ALLOW_PRIVATE", default=False)
+POSTBACK_TIMEOUT = env.float("POSTBACK_TIMEOUT", default=15.0)
+# Seconds after the first attempt's failure; about three days in all, with jitter.
+POSTBACK_RETRY_SCHEDULE = env.list(
+    "POSTBACK_RETRY_SCHEDULE",
+    cast=int,
+    default=[0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400],
+)
+POSTBACK_RETRY_JITTER = env.float("POSTBACK_RETRY_JITTER", default=0.1)
+
+# Analytics.
+BIGQUERY_PROJECT = env.str("BIGQUERY_PROJECT", default="")
+BIGQUERY_DATASET = env.str("BIGQUERY_DATASET", default="apaygate")
+BIGQUERY_API_ENDPOINT = env.str("BIGQUERY_API_ENDPOINT", default="")
+BIGQUERY_EXPORT_INTERVAL = env.float("BIGQUERY_EXPORT_INTERVAL", default=10.0)
+BIGQUERY_BATCH_SIZE = env.int("BIGQUERY_BATCH_SIZE", default=500)
+BIGQUERY_EXPORT_RAW_EMAIL = env.bool("BIGQUERY_EXPORT_RAW_EMAIL", default=False)
+BIGQUERY_EXPORT_CUSTOMER_NAME = env.bool("BIGQUERY_EXPORT_CUSTOMER_NAME", default=False)
+
+METABASE_SITE_URL = env.str("METABASE_SITE_URL", default="").rstrip("/")
+METABASE_SECRET_KEY = env.str("METABASE_SECRET_KEY", default="")
+METABASE_DASHBOARD_ID = env.int("METABASE_DASHBOARD_ID", default=0)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+if not DEBUG:
+    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
+    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_CONTENT_TYPE_NOSNIFF = True

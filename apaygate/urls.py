@@ -1,0 +1,20 @@
+"""Top-level routes. Each area keeps its own urls module."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+from payments import health
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),
+    path("api/v1/", include("payments.urls_api")),
+    path("api/", include("payments.urls_postbacks")),
+    path("integration/", include("payments.urls_integration")),
+    path("sandbox/", include("providers.urls")),
+    path("demo/", include("payments.urls_demo")),
+    path("", include("docsite.urls")),
+    path("portal/", include("reporting.urls")),
+]

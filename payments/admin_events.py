@@ -1,0 +1,3 @@
+"""Admin registrations for this sub-topic (filled in as it lands)."""
+
+from __future__ import annotations

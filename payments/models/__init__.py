@@ -1,0 +1,25 @@
+"""Payments app models, one module per sub-topic."""
+
+from __future__ import annotations
+
+from .deliveries import DeliveryAttempt, DeliveryStatus, PostbackDelivery
+from .events import EventType, PaymentEvent
+from .merchants import ApiToken, Merchant, TokenMode
+from .payment import FINAL_STATUSES, Payment, PaymentStatus, PaymentType
+from .rates import ExchangeRate
+
+__all__ = [
+    "ApiToken",
+    "FINAL_STATUSES",
+    "DeliveryAttempt",
+    "DeliveryStatus",
+    "EventType",
+    "ExchangeRate",
+    "Merchant",
+    "Payment",
+    "PaymentEvent",
+    "PaymentStatus",
+    "PaymentType",
+    "PostbackDelivery",
+    "TokenMode",
+]

@@ -1,0 +1,69 @@
+"""Merchant postbacks: one delivery per logical event, one attempt row per HTTP try.
+
+The delivery row is written in the same transaction as the status change (an outbox), and
+retries are scheduled here (`next_attempt_at`), not as Celery countdowns.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class PostbackDelivery(models.Model):
+    """A signed postback to the merchant; `webhook_id` stays the same across retries."""
+
+    payment = models.ForeignKey(
+        "payments.Payment", on_delete=models.CASCADE, related_name="deliveries"
+    )
+    webhook_id = models.CharField(max_length=64, unique=True)
+    event = models.CharField(max_length=40)
+    url = models.URLField(max_length=2048)
+    payload = models.JSONField()
+    is_test = models.BooleanField(default=False, help_text="A test postback sent on request.")
+    status = models.CharField(
+        max_length=12, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempt_count = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(status="pending"),
+                name="delivery_due_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.url} ({self.status})"
+
+
+class DeliveryAttempt(models.Model):
+    """One HTTP try of a delivery: what came back and how long it took."""
+
+    delivery = models.ForeignKey(PostbackDelivery, on_delete=models.CASCADE, related_name="attempts")
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(default=0)
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    response_body = models.TextField(blank=True, help_text="First 2 KB of the response.")
+
+    class Meta:
+        ordering = ["started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.status_code or self.error} in {self.duration_ms} ms"

@@ -1,0 +1,80 @@
+"""Sandbox: a built-in provider simulator, and the provider behind every test token.
+
+`create_invoice` makes no network call: the invoice is the gateway's own page at
+`/sandbox/pay/<reference>` (see `providers/sandbox_views.py`), where the shopper presses
+Pay or Decline. The page then sends a postback signed like Standard Webhooks with
+`SANDBOX_POSTBACK_SECRET` (derived from `SECRET_KEY` when unset) to
+`/api/payment-verify/sandbox`, and verification here is the real thing: a sandbox
+postback with a bad signature or a stale timestamp is refused like any other.
+
+Body: `{"eventId", "reference", "paymentId", "outcome": "success"|"failure", "amount",
+"currency"}`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+
+from django.conf import settings
+from standardwebhooks import Webhook, WebhookVerificationError
+
+from .base import Invoice, InvoiceRequest, PostbackRejected, Provider, ProviderEvent, RawPostback
+from .parsing import decimal_or_none, json_object
+
+OUTCOMES = {"success": "succeeded", "failure": "failed"}
+
+
+def sandbox_secret() -> str:
+    """Return the sandbox signing secret in `whsec_` form."""
+    raw = settings.SANDBOX_POSTBACK_SECRET or hashlib.sha256(
+        b"apaygate-sandbox:" + settings.SECRET_KEY.encode()
+    ).hexdigest()
+    return "whsec_" + base64.b64encode(raw.encode()).decode()
+
+
+class SandboxProvider(Provider):
+    key = "sandbox"
+    label = "Sandbox (simulator)"
+
+    def create_invoice(self, request: InvoiceRequest) -> Invoice:
+        reference = "sbx_" + secrets.token_urlsafe(18)
+        url = f"{settings.PUBLIC_BASE_URL}/sandbox/pay/{reference}"
+        return Invoice(url=url, reference=reference, raw={"simulated": True})
+
+    def parse_postback(self, postback: RawPostback) -> ProviderEvent:
+        try:
+            Webhook(sandbox_secret()).verify(postback.body, postback.headers)
+        except WebhookVerificationError as exc:
+            raise PostbackRejected(str(exc) or "signature does not match") from None
+        data = json_object(postback.body)
+        outcome = OUTCOMES.get(str(data.get("outcome", "")))
+        if not data.get("paymentId") or outcome is None:
+            raise PostbackRejected("postback lacks paymentId or a known outcome", code="malformed")
+        return ProviderEvent(
+            payment_id=str(data["paymentId"]),
+            outcome=outcome,
+            provider_reference=str(data.get("reference", "")),
+            event_id=str(data.get("eventId", "")),
+            paid_amount=decimal_or_none(data.get("amount")),
+            paid_currency=str(data.get("currency", "")),
+            raw=data,
+        )
+
+
+def sign_sandbox_postback(payload: dict) -> tuple[bytes, dict[str, str]]:
+    """Return the body and Standard Webhooks headers of a simulated provider postback."""
+    from datetime import UTC, datetime
+
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    msg_id = "msg_" + secrets.token_urlsafe(12)
+    now = datetime.now(tz=UTC)
+    signature = Webhook(sandbox_secret()).sign(msg_id, now, body.decode())
+    headers = {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signature,
+    }
+    return body, headers

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole suite: unit and API tests, real Celery worker and fault tests, BigQuery
+# emulator tests, and the Chromium browser tests. PostgreSQL and Redis must be up
+# (.ci/run starts them when they are not).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/apaygate}"
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
+
+bash scripts/ensure-system-packages.sh
+
+.venv/bin/ruff check --quiet .
+.venv/bin/pytest "$@"

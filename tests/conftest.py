@@ -1,0 +1,33 @@
+"""Shared fixtures. The suite runs on real PostgreSQL and Redis (apaygate/test_settings.py)."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from tests.factories import MerchantFactory, make_token
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Throttle counters and KV entries from one test must not leak into the next."""
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def merchant(db):
+    return MerchantFactory(slug="acme", name="Acme Casino", provider="sandbox")
+
+
+@pytest.fixture
+def api_key(merchant) -> str:
+    return make_token(merchant=merchant)[1]
+
+
+@pytest.fixture
+def api(api_key) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key}")
+    return client
