@@ -163,7 +163,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["payments.authentication.IsActiveMerchant"],
     "DEFAULT_THROTTLE_CLASSES": ["payments.authentication.ApiTokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api_token": env.str("API_THROTTLE_RATE", default="1200/min")},
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["payments.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "payments.api_errors.api_exception_handler",
@@ -241,3 +241,11 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# The demo shop at /demo/ (only while the sandbox is on) calls the API with this test token;
+# `make run` creates it and keeps it in .run/demo-token.
+DEMO_MERCHANT_SLUG = "demo-shop"
+DEMO_TOKEN_FILE = RUN_DIR / "demo-token"
+DEMO_API_TOKEN = env.str("DEMO_API_TOKEN", default="") or (
+    DEMO_TOKEN_FILE.read_text().strip() if DEMO_TOKEN_FILE.exists() else ""
+)

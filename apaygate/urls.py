@@ -18,3 +18,6 @@ urlpatterns = [
     path("", include("docsite.urls")),
     path("portal/", include("reporting.urls")),
 ]
+
+handler404 = "payments.api_errors.json_404"
+handler500 = "payments.api_errors.json_500"

@@ -27,3 +27,15 @@ def event_record(
         provider=payment.provider if payment else "",
         payload=payload or {},
     )
+
+
+def event_record_for(*, entry: dict, type: str, payload: dict[str, Any] | None = None) -> PaymentEvent:
+    """Append an event from a KV entry, so the redirect path needs no payment query."""
+    return PaymentEvent.objects.create(
+        type=type,
+        payment_id=entry["pk"],
+        merchant_id=entry["merchant_id"],
+        status=entry["status"],
+        provider=entry["provider"],
+        payload=payload or {},
+    )

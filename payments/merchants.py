@@ -10,7 +10,13 @@ from django.utils import timezone
 from providers.registry import PROVIDERS
 
 from .models import ApiToken, Merchant, TokenMode
-from .tokens import display_prefix, postback_secret_generate, token_digest, token_generate
+from .tokens import (
+    DISPLAY_PREFIX_LENGTH,
+    display_prefix,
+    postback_secret_generate,
+    token_digest,
+    token_generate,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -52,11 +58,17 @@ def api_token_revoke(*, token: ApiToken) -> ApiToken:
 
 
 def api_token_revoke_by_prefix(*, prefix: str) -> ApiToken:
-    """Revoke the one live token whose display prefix starts with `prefix`."""
+    """Revoke the one active token whose key starts with `prefix` (or is exactly it)."""
     if len(prefix) < 10:
         raise MerchantError("give at least 10 characters of the token (e.g. apg_live_Ab)")
-    matches = list(ApiToken.objects.filter(prefix__startswith=prefix[:14], revoked_at__isnull=True))
-    matches = [t for t in matches if prefix.startswith(t.prefix) or t.prefix.startswith(prefix)]
+    active = ApiToken.objects.filter(revoked_at__isnull=True)
+    if len(prefix) >= DISPLAY_PREFIX_LENGTH:
+        exact = active.filter(digest=token_digest(prefix)).first()
+        if exact is not None:
+            return api_token_revoke(token=exact)
+        matches = list(active.filter(prefix=prefix[:DISPLAY_PREFIX_LENGTH]))
+    else:
+        matches = list(active.filter(prefix__startswith=prefix))
     if not matches:
         raise MerchantError(f"no active token starts with {prefix!r}")
     if len(matches) > 1:

@@ -1,0 +1,109 @@
+"""Documentation pages: the public guide, the staff-only internal docs, and the API schema UIs."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template.loader import select_template
+from django.views.decorators.http import require_GET
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
+
+from .rendering import docs_page_render, docs_section_pages, page_url, pygments_css
+
+LOGIN_URL = "/admin/login/"
+
+
+def staff_required(view):
+    """Send anonymous visitors to the staff login and refuse (403) logged-in non-staff.
+
+    Django's `staff_member_required` would send a logged-in customer back to the login
+    form, which reads as "wrong password"; a 403 says what is true.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), LOGIN_URL)
+        if not (request.user.is_active and request.user.is_staff):
+            raise PermissionDenied("Internal docs are for gateway staff.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _base_template() -> str:
+    """Use the site's shared layout once it exists, the docs' own standalone one until then."""
+    return select_template(["base.html", "docsite/standalone.html"]).template.name
+
+
+def _render_page(request: HttpRequest, *, section: str, slug: str) -> HttpResponse:
+    page = docs_page_render(section=section, slug=slug)
+    if page is None:
+        raise Http404("No such documentation page.")
+    nav = [
+        {"title": p.title, "url": page_url(section, p.slug), "current": p.slug == page.slug}
+        for p in docs_section_pages(section=section)
+    ]
+    context = {
+        "page": page,
+        "nav": nav,
+        "section": section,
+        "section_title": "Integration guide" if section == "public" else "Internal docs",
+        "section_url": page_url(section, "index"),
+        "docs_base_template": _base_template(),
+    }
+    return render(request, "docsite/page.html", context)
+
+
+@require_GET
+def public_page(request: HttpRequest, page: str = "index") -> HttpResponse:
+    if page == "index" and request.path != page_url("public", "index"):
+        raise Http404  # /docs/index/ would duplicate /docs/
+    return _render_page(request, section="public", slug=page)
+
+
+@require_GET
+@staff_required
+def internal_page(request: HttpRequest, page: str = "index") -> HttpResponse:
+    if page == "index" and request.path != page_url("internal", "index"):
+        raise Http404
+    return _render_page(request, section="internal", slug=page)
+
+
+@require_GET
+def highlight_css(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(pygments_css(), content_type="text/css; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+class SchemaView(SpectacularAPIView):
+    """The schema is public: no token needed to read it, and no throttle on it."""
+
+    authentication_classes: list = []
+    throttle_classes: list = []
+
+
+class SwaggerView(SpectacularSwaggerSplitView):
+    """Swagger UI from the app's own static files, its init script a separate URL (strict CSP)."""
+
+    template_name = "docsite/swagger_ui.html"
+    authentication_classes: list = []
+    throttle_classes: list = []
+
+
+class RedocView(SpectacularRedocView):
+    """ReDoc from the app's own static files; drf-spectacular's template loads Google Fonts."""
+
+    template_name = "docsite/redoc.html"
+    authentication_classes: list = []
+    throttle_classes: list = []
+

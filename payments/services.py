@@ -1,0 +1,265 @@
+"""Creating payments: validation that needs the merchant, idempotency, the provider call.
+
+`payment_init` is the whole of `POST /api/v1/init-payment` after parsing. It stores the
+payment first (status `created`) in its own transaction, calls the provider outside any
+transaction, then moves the row with a conditional UPDATE whose row count it checks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from providers.base import InvoiceRequest, ProviderError
+from providers.registry import SANDBOX, get_provider
+
+from .api_errors import ApiError
+from .audit import event_record
+from .currencies import TELE_USD
+from .kv import kv_store
+from .models import EventType, ExchangeRate, Merchant, Payment, PaymentStatus
+from .tokens import payment_id_generate
+
+logger = logging.getLogger(__name__)
+
+# How the provider's failure shows to the merchant.
+PROVIDER_ERROR_STATUS = {"refused": 502, "unavailable": 503, "timeout": 504}
+PROVIDER_ERROR_CODE = {
+    "refused": "provider_refused",
+    "unavailable": "provider_unavailable",
+    "timeout": "provider_timeout",
+}
+# A concurrent duplicate waits this long for the first request's provider call.
+IN_FLIGHT_POLL_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class InitResult:
+    payment: Payment
+    replayed: bool
+
+
+def wrapper_url(payment: Payment) -> str:
+    return f"{settings.PUBLIC_BASE_URL}/integration/pay?id={payment.public_id}"
+
+
+def gateway_urls(payment_id: str, provider_key: str) -> dict[str, str]:
+    """Our own success/error/postback URLs, which the provider sees instead of the merchant's."""
+    base = settings.PUBLIC_BASE_URL
+    return {
+        "success_url": f"{base}/integration/success?id={payment_id}",
+        "error_url": f"{base}/integration/error?id={payment_id}",
+        "postback_url": f"{base}/api/payment-verify/{provider_key}",
+    }
+
+
+def exchange_rate_current(*, currency: str) -> Decimal | None:
+    """Return the newest TUSD rate for `currency` (1 for TUSD itself), or None."""
+    if currency == TELE_USD:
+        return Decimal(1)
+    rate = (
+        ExchangeRate.objects.filter(currency=currency).order_by("-created_at", "-pk").values_list(
+            "rate_to_tusd", flat=True
+        ).first()
+    )
+    return rate
+
+
+def request_fingerprint(data: dict) -> str:
+    """Hash the canonical request so a replay with different fields can be told apart."""
+    canonical = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _resolve_currency(*, merchant: Merchant, data: dict) -> dict:
+    provider = get_provider(merchant.provider)
+    errors: dict[str, list[str]] = {}
+    if not data.get("currency"):
+        if provider.default_currency:
+            data["currency"] = TELE_USD
+            data.setdefault("type", "fiat")
+        else:
+            errors["currency"] = ["This field is required for this merchant."]
+    elif data["currency"] == TELE_USD and merchant.provider not in {"tele", SANDBOX}:
+        errors["currency"] = ["TeleUSD is only available with Tele.Store."]
+    if provider.requires_email and not data.get("customerEmail"):
+        errors["customerEmail"] = ["This field is required for this merchant's provider."]
+    hosts = merchant.return_hosts
+    if hosts:
+        from urllib.parse import urlsplit
+
+        for field in ("successUrl", "errorUrl"):
+            if (urlsplit(data[field]).hostname or "").lower() not in hosts:
+                errors[field] = ["Host is not among this merchant's allowed return hosts."]
+    if errors:
+        raise ApiError(code="validation_error", message="The request has invalid fields.", errors=errors)
+    return data
+
+
+def _provider_amount(*, merchant: Merchant, amount: Decimal, currency: str) -> tuple[Decimal | None, Decimal | None]:
+    """Convert to the provider's billing currency (Tele: TUSD), rounding half up to cents."""
+    billing = get_provider(merchant.provider).billing_currency
+    if not billing:
+        return None, None
+    rate = exchange_rate_current(currency=currency)
+    if rate is None:
+        raise ApiError(
+            code="exchange_rate_missing",
+            message=f"No exchange rate from {currency} to TUSD is set; ask the gateway to add one.",
+            errors={"currency": [f"No TUSD rate for {currency}."]},
+        )
+    return (amount * rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), rate
+
+
+def payment_init(
+    *, merchant: Merchant, token, is_test: bool, data: dict, idempotency_key: str | None
+) -> InitResult:
+    """Validate against the merchant, store, call the provider, and return the payment."""
+    data = _resolve_currency(merchant=merchant, data=dict(data))
+    provider_amount, rate = _provider_amount(
+        merchant=merchant, amount=data["amount"], currency=data["currency"]
+    )
+    reference = data.get("id")
+    fingerprint = request_fingerprint({**data, "is_test": is_test})
+    provider_key = SANDBOX if is_test else merchant.provider
+    try:
+        with transaction.atomic():
+            payment = Payment.objects.create(
+                public_id=payment_id_generate(),
+                merchant=merchant,
+                token=token,
+                is_test=is_test,
+                provider=provider_key,
+                merchant_reference=reference,
+                idempotency_key=None if reference else (idempotency_key or None),
+                request_fingerprint=fingerprint,
+                customer_email=data.get("customerEmail", ""),
+                customer_name=data.get("customerName", ""),
+                amount=data["amount"],
+                currency=data["currency"],
+                payment_type=data["type"],
+                provider_amount=provider_amount,
+                provider_currency=get_provider(merchant.provider).billing_currency,
+                exchange_rate=rate,
+                success_url=data["successUrl"],
+                error_url=data["errorUrl"],
+                postback_url=data.get("postbackUrl", ""),
+            )
+            event_record(
+                type=EventType.PAYMENT_CREATED,
+                payment=payment,
+                payload={"test": is_test, "has_postback": payment.wants_postbacks},
+            )
+    except IntegrityError:
+        existing = _existing_for_replay(merchant=merchant, is_test=is_test, reference=reference, key=idempotency_key)
+        if existing is None:
+            raise
+        if existing.request_fingerprint != fingerprint:
+            raise ApiError(
+                code="idempotency_conflict",
+                status_code=409,
+                message="A payment with this id (or Idempotency-Key) exists with different fields.",
+            ) from None
+        return InitResult(payment=_wait_until_settled(existing), replayed=True)
+
+    return InitResult(payment=_invoice(payment), replayed=False)
+
+
+def _existing_for_replay(*, merchant: Merchant, is_test: bool, reference: str | None, key: str | None) -> Payment | None:
+    scope = Payment.objects.filter(merchant=merchant, is_test=is_test)
+    if reference:
+        return scope.filter(merchant_reference=reference).first()
+    if key:
+        return scope.filter(idempotency_key=key).first()
+    return None
+
+
+def _wait_until_settled(payment: Payment) -> Payment:
+    """A duplicate that arrives while the first request is still at the provider waits for it."""
+    deadline = time.monotonic() + settings.PROVIDER_CONNECT_TIMEOUT + settings.PROVIDER_READ_TIMEOUT + 2
+    while payment.status == PaymentStatus.CREATED and time.monotonic() < deadline:
+        time.sleep(IN_FLIGHT_POLL_SECONDS)
+        payment.refresh_from_db()
+    if payment.status == PaymentStatus.CREATED:
+        raise ApiError(
+            code="request_in_progress", status_code=409,
+            message="The first request with this id is still being processed; retry shortly.",
+        )
+    return payment
+
+
+def _invoice(payment: Payment) -> Payment:
+    """Ask the provider for an invoice, outside any transaction, and record the outcome."""
+    provider = get_provider(payment.provider)
+    urls = gateway_urls(payment.public_id, payment.provider)
+    request = InvoiceRequest(
+        payment_id=payment.public_id,
+        amount=payment.amount,
+        currency=payment.currency,
+        payment_type=payment.payment_type,
+        customer_email=payment.customer_email,
+        customer_name=payment.customer_name,
+        provider_amount=payment.provider_amount,
+        provider_currency=payment.provider_currency,
+        **urls,
+    )
+    try:
+        invoice = provider.create_invoice(request)
+    except ProviderError as exc:
+        return _mark_provider_error(payment, exc)
+
+    updated = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.CREATED).update(
+        status=PaymentStatus.PENDING,
+        provider_url=invoice.url,
+        provider_reference=invoice.reference,
+        updated_at=timezone.now(),
+    )
+    payment.refresh_from_db()
+    if updated:
+        event_record(
+            type=EventType.INVOICE_CREATED,
+            payment=payment,
+            payload={"provider_reference": invoice.reference},
+        )
+        kv_store(payment)
+        logger.info("payment %s pending at %s", payment.public_id, payment.provider)
+    return payment
+
+
+def _mark_provider_error(payment: Payment, exc: ProviderError) -> Payment:
+    code = PROVIDER_ERROR_CODE.get(exc.kind, "provider_refused")
+    Payment.objects.filter(pk=payment.pk, status=PaymentStatus.CREATED).update(
+        status=PaymentStatus.PROVIDER_ERROR,
+        provider_error_code=code,
+        provider_error_message=exc.message[:500],
+        updated_at=timezone.now(),
+    )
+    payment.refresh_from_db()
+    event_record(
+        type=EventType.PROVIDER_ERROR,
+        payment=payment,
+        payload={"code": code, "message": exc.message[:500], "permanent": exc.permanent},
+    )
+    logger.warning("payment %s: %s (%s)", payment.public_id, code, exc.message)
+    return payment
+
+
+def provider_error_for(payment: Payment) -> ApiError:
+    """The error answer for a payment the provider did not accept (first time and replays)."""
+    kind = {v: k for k, v in PROVIDER_ERROR_CODE.items()}.get(payment.provider_error_code, "refused")
+    return ApiError(
+        code=payment.provider_error_code or "provider_refused",
+        status_code=PROVIDER_ERROR_STATUS[kind],
+        message=(
+            f"{payment.provider_error_message or 'The provider did not accept the payment.'} "
+            f"The payment {payment.public_id} is kept with status provider_error."
+        ),
+    )

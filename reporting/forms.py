@@ -1,0 +1,74 @@
+"""Portal filter forms: parse query strings once, so the list, the CSV and the charts agree."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.utils import timezone
+
+from payments.models import PaymentStatus
+
+MODE_CHOICES = [("live", "Live"), ("test", "Test (sandbox)")]
+DASHBOARD_DEFAULT_DAYS = 30
+DASHBOARD_MAX_DAYS = 366
+
+
+class PaymentFilterForm(forms.Form):
+    """Filters of `/portal/payments/` and its CSV export (all optional)."""
+
+    q = forms.CharField(required=False, max_length=254, label="Search")
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *PaymentStatus.choices])
+    currency = forms.CharField(required=False, max_length=10)
+    date_from = forms.DateField(required=False, label="From")
+    date_to = forms.DateField(required=False, label="To")
+    mode = forms.ChoiceField(required=False, choices=MODE_CHOICES)
+
+    def clean_currency(self) -> str:
+        return self.cleaned_data["currency"].strip().upper()
+
+    def clean_q(self) -> str:
+        return self.cleaned_data["q"].strip()
+
+    def clean_mode(self) -> str:
+        return self.cleaned_data["mode"] or "live"
+
+    def filters(self) -> dict:
+        """Return the cleaned filters, or all-defaults when the query string is invalid."""
+        if self.is_valid():
+            return dict(self.cleaned_data)
+        return {
+            "q": "",
+            "status": "",
+            "currency": "",
+            "date_from": None,
+            "date_to": None,
+            "mode": "live",
+        }
+
+
+class DashboardFilterForm(forms.Form):
+    """Filters of the dashboard: a bounded date range (so a chart stays one bar per day)."""
+
+    date_from = forms.DateField(required=False, label="From")
+    date_to = forms.DateField(required=False, label="To")
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *PaymentStatus.choices])
+    mode = forms.ChoiceField(required=False, choices=MODE_CHOICES)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        today = timezone.localdate()
+        date_to = data.get("date_to") or today
+        date_from = data.get("date_from") or date_to - dt.timedelta(days=DASHBOARD_DEFAULT_DAYS - 1)
+        if date_from > date_to:
+            date_from, date_to = date_to, date_from
+        if (date_to - date_from).days >= DASHBOARD_MAX_DAYS:
+            date_from = date_to - dt.timedelta(days=DASHBOARD_MAX_DAYS - 1)
+        data.update(date_from=date_from, date_to=date_to, mode=data.get("mode") or "live")
+        data["status"] = data.get("status") or ""
+        return data
+
+    def filters(self) -> dict:
+        if self.is_valid():
+            return dict(self.cleaned_data)
+        return DashboardFilterForm(data={}).filters()

@@ -1,0 +1,17 @@
+-- Payments by their current status.
+WITH created AS (
+  SELECT payment_id, MIN(occurred_at) AS created_at
+  FROM `__DATASET__.payment_events`
+  WHERE merchant_id = {{merchant_id}} AND type = 'payment.created'
+  GROUP BY payment_id
+)
+SELECT p.status, COUNT(*) AS payments
+FROM `__DATASET__.payments_latest` AS p
+JOIN created AS c USING (payment_id)
+WHERE p.merchant_id = {{merchant_id}}
+  [[AND DATE(c.created_at) >= {{date_from}}]]
+  [[AND DATE(c.created_at) <= {{date_to}}]]
+  [[AND p.status = {{status}}]]
+  [[AND p.currency = {{currency}}]]
+GROUP BY p.status
+ORDER BY payments DESC

@@ -1,0 +1,20 @@
+-- Payments created per day, and how many of them succeeded.
+WITH created AS (
+  SELECT payment_id, MIN(occurred_at) AS created_at
+  FROM `__DATASET__.payment_events`
+  WHERE merchant_id = {{merchant_id}} AND type = 'payment.created'
+  GROUP BY payment_id
+)
+SELECT
+  DATE(c.created_at) AS day,
+  COUNT(*) AS payments,
+  COUNTIF(p.status = 'succeeded') AS succeeded
+FROM `__DATASET__.payments_latest` AS p
+JOIN created AS c USING (payment_id)
+WHERE p.merchant_id = {{merchant_id}}
+  [[AND DATE(c.created_at) >= {{date_from}}]]
+  [[AND DATE(c.created_at) <= {{date_to}}]]
+  [[AND p.status = {{status}}]]
+  [[AND p.currency = {{currency}}]]
+GROUP BY day
+ORDER BY day

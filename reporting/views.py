@@ -1,0 +1,96 @@
+"""Portal pages: login and account, the dashboard, and the staff merchant switcher."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
+from django.views.decorators.http import require_http_methods
+
+from payments.models import Merchant, PaymentStatus
+
+from . import charts
+from .forms import DashboardFilterForm
+from .metabase import metabase_embed_url
+from .selectors import dashboard_stats, portal_user_is_gateway_staff
+from .views_base import SESSION_MERCHANT_KEY, portal_context, portal_login_required, portal_view
+
+login = auth_views.LoginView.as_view(
+    template_name="portal/login.html",
+    redirect_authenticated_user=True,
+    next_page=reverse_lazy("portal:dashboard"),
+)
+logout = auth_views.LogoutView.as_view(next_page=reverse_lazy("portal:login"))
+password_change = portal_login_required(
+    auth_views.PasswordChangeView.as_view(
+        template_name="portal/password_change.html",
+        success_url=reverse_lazy("portal:password_change_done"),
+    )
+)
+password_change_done = portal_login_required(
+    auth_views.PasswordChangeDoneView.as_view(template_name="portal/password_change_done.html")
+)
+# The invite link is Django's password-reset confirmation: one use, bound to the password.
+invite = auth_views.PasswordResetConfirmView.as_view(
+    template_name="portal/invite.html",
+    post_reset_login=True,
+    success_url=reverse_lazy("portal:dashboard"),
+)
+
+
+@portal_view
+def dashboard(request: HttpRequest, merchant: Merchant) -> HttpResponse:
+    """Show the native charts, and the Metabase embed under them when configured."""
+    form = DashboardFilterForm(data=request.GET or None)
+    filters = form.filters() if request.GET else DashboardFilterForm(data={}).filters()
+    stats = dashboard_stats(merchant=merchant, **filters)
+    status_rows = [
+        (PaymentStatus(s).label, n, charts.STATUS_COLOURS.get(s, charts.GREY), f"{n}")
+        for s, n in stats.by_status.items()
+    ]
+    currency_rows = [
+        (c.currency, c.count, charts.BLUE, f"{c.count} · {c.succeeded_amount:,.2f} paid")
+        for c in stats.by_currency
+    ]
+    settled = stats.delivery_success_rate
+    context = portal_context(
+        request,
+        merchant,
+        form=form,
+        filters=filters,
+        stats=stats,
+        status_choices=PaymentStatus.choices,
+        chart_daily=charts.daily_volume_svg(stats.days),
+        chart_status=charts.horizontal_bars_svg(status_rows, label="Payments by status"),
+        chart_currency=charts.horizontal_bars_svg(currency_rows, label="Payments by currency"),
+        chart_conversion=charts.rate_ring_svg(
+            stats.conversion,
+            label="Conversion",
+            detail=f"{stats.succeeded_all} of {stats.created_all} succeeded",
+        ),
+        chart_delivery=charts.rate_ring_svg(
+            settled,
+            label="Postback delivery success",
+            detail=f"{stats.deliveries_total} postbacks",
+        ),
+        embed_url=metabase_embed_url(merchant=merchant),
+    )
+    return render(request, "portal/dashboard.html", context)
+
+
+@portal_login_required
+@require_http_methods(["GET", "POST"])
+def switch_merchant(request: HttpRequest) -> HttpResponse:
+    """Let gateway staff choose whose portal they are looking at."""
+    if not portal_user_is_gateway_staff(user=request.user):
+        raise PermissionDenied("only gateway staff can switch merchants")
+    if request.method == "POST":
+        merchant = get_object_or_404(Merchant, slug=request.POST.get("merchant", ""))
+        request.session[SESSION_MERCHANT_KEY] = merchant.pk
+        messages.info(request, f"Viewing the portal of {merchant.name}.")
+        return redirect("portal:dashboard")
+    merchants = Merchant.objects.order_by("slug")
+    return render(request, "portal/switch.html", {"merchants": merchants, "is_gateway_staff": True})

@@ -1,0 +1,440 @@
+"""POST /api/v1/init-payment: the happy paths, the exact provider JSON, and every error shape."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+import responses
+from django.test import override_settings
+from rest_framework.test import APIClient
+
+from payments.models import EventType, Payment, PaymentStatus
+from payments.kv import kv_get
+from tests.factories import ExchangeRateFactory, MerchantFactory, make_token
+
+TELE_URL = "https://tele.example/api/CreateInvoice"
+BANSKY_URL = "https://bansky.example/v1/payments"
+
+BODY = {
+    "id": "order-1",
+    "customerEmail": "alice@example.com",
+    "customerName": "Alice",
+    "amount": 100,
+    "currency": "USD",
+    "successUrl": "https://shop.example/success",
+    "errorUrl": "https://shop.example/error",
+    "postbackUrl": "https://93.184.216.34/postback",
+}
+
+
+def client_for(merchant, *, mode="live", scheme="Token") -> APIClient:
+    _token, key = make_token(merchant=merchant, mode=mode)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"{scheme} {key}")
+    return client
+
+
+def post(client, body, **extra):
+    return client.post("/api/v1/init-payment", body, format="json", **extra)
+
+
+@pytest.fixture
+def tele(db):
+    merchant = MerchantFactory(slug="casino", provider="tele")
+    ExchangeRateFactory(currency="USD", rate_to_tusd=Decimal("1.0000000000"))
+    ExchangeRateFactory(currency="EUR", rate_to_tusd=Decimal("1.0850000000"))
+    return merchant
+
+
+@pytest.fixture
+def bansky(db):
+    return MerchantFactory(slug="aimbrella", provider="bansky")
+
+
+def test_sandbox_payment_answers_with_the_gateway_wrapper_url(api):
+    response = post(api, BODY)
+
+    assert response.status_code == 201
+    data = response.json()
+    assert data["status"] == "success"
+    assert data["url"] == f"https://gate.example/integration/pay?id={data['id']}"
+    payment = Payment.objects.get(public_id=data["id"])
+    assert payment.status == PaymentStatus.PENDING
+    assert payment.provider_url.startswith("https://gate.example/sandbox/pay/sbx_")
+    assert kv_get(payment.public_id)["provider_url"] == payment.provider_url
+    assert list(payment.events.values_list("type", flat=True)) == [
+        EventType.PAYMENT_CREATED,
+        EventType.INVOICE_CREATED,
+    ]
+
+
+def test_payment_id_is_unguessable(api):
+    ids = {post(api, {**BODY, "id": f"o-{i}"}).json()["id"] for i in range(5)}
+    assert len(ids) == 5
+    assert all(len(i) >= len("pay_") + 32 for i in ids)  # 24 random bytes = 192 bits
+
+
+@responses.activate
+def test_tele_receives_exactly_the_seed_json_with_our_ids_and_urls(tele):
+    responses.post(TELE_URL, json={"url": "https://pay.tele.example/i/abc", "invoiceId": "inv-1"})
+    client = client_for(tele)
+
+    response = post(client, {**BODY, "currency": "EUR", "amount": "100.00"})
+
+    assert response.status_code == 201, response.json()
+    payment = Payment.objects.get(public_id=response.json()["id"])
+    sent = json.loads(responses.calls[0].request.body)
+    assert sent == {
+        "amount": 108.5,
+        "currency": "TUSD",
+        "appId": "app-test-42",
+        "partnerInfo": {
+            "id": payment.public_id,
+            "email": "alice@example.com",
+            "name": "Alice",
+            "successUrl": f"https://gate.example/integration/success?id={payment.public_id}",
+            "errorUrl": f"https://gate.example/integration/error?id={payment.public_id}",
+            "postbackUrl": "https://gate.example/api/payment-verify/tele",
+        },
+    }
+    assert responses.calls[0].request.headers["Authorization"] == "Bearer tele-token-test"
+    assert payment.provider_amount == Decimal("108.50")
+    assert payment.exchange_rate == Decimal("1.085")
+    assert payment.provider_reference == "inv-1"
+
+
+@responses.activate
+def test_tele_currency_defaults_to_teleusd_without_conversion(tele):
+    responses.post(TELE_URL, json={"url": "https://pay.tele.example/i/abc"})
+    body = {k: v for k, v in BODY.items() if k != "currency"}
+
+    response = post(client_for(tele), body)
+
+    assert response.status_code == 201
+    payment = Payment.objects.get(public_id=response.json()["id"])
+    assert (payment.currency, payment.exchange_rate) == ("TUSD", Decimal(1))
+    assert json.loads(responses.calls[0].request.body)["amount"] == 100
+
+
+@responses.activate
+def test_tele_rounds_converted_amount_half_up_to_cents(tele):
+    ExchangeRateFactory(currency="GBP", rate_to_tusd=Decimal("1.2345"))
+    responses.post(TELE_URL, json={"url": "https://pay.tele.example/i/abc"})
+
+    post(client_for(tele), {**BODY, "currency": "GBP", "amount": "10.10"})
+
+    # 10.10 * 1.2345 = 12.46845 -> 12.47
+    assert json.loads(responses.calls[0].request.body)["amount"] == 12.47
+
+
+def test_tele_without_a_rate_is_a_clear_400_and_nothing_is_stored(tele):
+    response = post(client_for(tele), {**BODY, "currency": "JPY", "amount": 1000})
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "exchange_rate_missing"
+    assert not Payment.objects.exists()
+
+
+@responses.activate
+def test_bansky_receives_exactly_the_seed_json_from_the_seed_spellings(bansky):
+    responses.post(BANSKY_URL, json={"url": "https://pay.bansky.example/p/9", "reference": "b-9"})
+    seed_body = {
+        "id": "sddc",
+        "email": "bob@example.com",
+        "name": "UserName",
+        "amount": 100,
+        "currency": "USD",
+        "type": "fiat",
+        "sussessUrl": "https://shop.example/success",
+        "errorUrl": "https://shop.example/error",
+        "postbackUrl": "https://93.184.216.34/api/payment-verify",
+    }
+
+    response = post(client_for(bansky), seed_body)
+
+    assert response.status_code == 201, response.json()
+    payment = Payment.objects.get(public_id=response.json()["id"])
+    assert json.loads(responses.calls[0].request.body) == {
+        "id": payment.public_id,
+        "email": "bob@example.com",
+        "name": "UserName",
+        "amount": 100,
+        "currency": "USD",
+        "type": "fiat",
+        "successUrl": f"https://gate.example/integration/success?id={payment.public_id}",
+        "errorUrl": f"https://gate.example/integration/error?id={payment.public_id}",
+        "postbackUrl": "https://gate.example/api/payment-verify/bansky",
+    }
+    assert payment.success_url == "https://shop.example/success"
+    assert payment.merchant_reference == "sddc"
+
+
+def test_bansky_requires_the_customer_email(bansky):
+    body = {k: v for k, v in BODY.items() if k != "customerEmail"}
+
+    response = post(client_for(bansky), body)
+
+    assert response.status_code == 400
+    assert "customerEmail" in response.json()["errors"]
+
+
+def test_test_tokens_use_the_sandbox_whatever_the_merchant_provider(bansky):
+    response = post(client_for(bansky, mode="test"), BODY)
+
+    assert response.status_code == 201
+    payment = Payment.objects.get(public_id=response.json()["id"])
+    assert (payment.provider, payment.is_test) == ("sandbox", True)
+
+
+def test_bearer_scheme_is_accepted(merchant):
+    assert post(client_for(merchant, scheme="Bearer"), BODY).status_code == 201
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    ("provider_reply", "status", "code"),
+    [
+        ({"status": 500}, 502, "provider_refused"),
+        ({"status": 422, "json": {"error": "bad"}}, 502, "provider_refused"),
+        ({"status": 503}, 503, "provider_unavailable"),
+        ({"body": __import__("requests").ConnectionError("refused")}, 503, "provider_unavailable"),
+        ({"body": __import__("requests").ReadTimeout("slow")}, 504, "provider_timeout"),
+        ({"json": {"no": "url"}}, 502, "provider_refused"),
+    ],
+)
+def test_provider_failure_keeps_the_payment_as_provider_error(bansky, provider_reply, status, code):
+    responses.post(BANSKY_URL, **provider_reply)
+
+    response = post(client_for(bansky), BODY)
+
+    assert response.status_code == status
+    assert response.json()["code"] == code
+    payment = Payment.objects.get()
+    assert payment.status == PaymentStatus.PROVIDER_ERROR
+    assert payment.events.filter(type=EventType.PROVIDER_ERROR).exists()
+
+
+@responses.activate
+def test_same_id_and_fields_replays_the_answer_without_calling_the_provider(bansky):
+    responses.post(BANSKY_URL, json={"url": "https://pay.bansky.example/p/9"})
+    client = client_for(bansky)
+
+    first = post(client, BODY)
+    second = post(client, BODY)
+
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.json() == second.json()
+    assert len(responses.calls) == 1
+    assert Payment.objects.count() == 1
+
+
+def test_same_id_with_other_fields_is_a_409(api):
+    post(api, BODY)
+
+    response = post(api, {**BODY, "amount": 101})
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "idempotency_conflict"
+
+
+def test_idempotency_key_header_protects_requests_without_id(api):
+    body = {k: v for k, v in BODY.items() if k != "id"}
+
+    first = post(api, body, HTTP_IDEMPOTENCY_KEY="k-1")
+    second = post(api, body, HTTP_IDEMPOTENCY_KEY="k-1")
+    third = post(api, body, HTTP_IDEMPOTENCY_KEY="k-2")
+
+    assert first.json()["id"] == second.json()["id"] != third.json()["id"]
+    assert second.status_code == 200
+
+
+@responses.activate
+def test_a_replay_of_a_provider_failure_gets_the_same_error(bansky):
+    responses.post(BANSKY_URL, status=503)
+    client = client_for(bansky)
+
+    first, second = post(client, BODY), post(client, BODY)
+
+    assert first.status_code == second.status_code == 503
+    assert len(responses.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"amount": 0}, "amount"),
+        ({"amount": -5}, "amount"),
+        ({"amount": "abc"}, "amount"),
+        ({"amount": True}, "amount"),
+        ({"amount": "1.001"}, "amount"),
+        ({"amount": "1234567890123"}, "amount"),
+        ({"currency": "JPY", "amount": "10.5"}, "amount"),
+        ({"currency": "ABC"}, "currency"),
+        ({"currency": "XAU"}, "currency"),
+        ({"currency": "USD", "type": "crypto"}, "type"),
+        ({"type": "cash"}, "type"),
+        ({"customerEmail": "not-an-email"}, "customerEmail"),
+        ({"customerName": "x" * 257}, "customerName"),
+        ({"id": "x" * 129}, "id"),
+        ({"successUrl": "ftp://shop.example/x"}, "successUrl"),
+        ({"successUrl": "/relative"}, "successUrl"),
+        ({"errorUrl": "http://shop.example/plain-http"}, "errorUrl"),
+        ({"postbackUrl": "javascript:alert(1)"}, "postbackUrl"),
+        ({"successUrl": None}, "successUrl"),
+    ],
+)
+def test_invalid_fields_are_400_with_the_field_named(api, change, field):
+    response = post(api, {**BODY, **change})
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["status"] == "error"
+    assert body["code"] == "validation_error"
+    assert field in body["errors"]
+    assert not Payment.objects.exists()
+
+
+def test_missing_required_fields_are_listed(api):
+    response = post(api, {})
+
+    assert response.status_code == 400
+    assert {"amount", "successUrl", "errorUrl"} <= set(response.json()["errors"])
+
+
+def test_currency_is_required_for_merchants_without_a_default(api):
+    response = post(api, {k: v for k, v in BODY.items() if k != "currency"})
+
+    assert response.status_code == 400
+    assert "currency" in response.json()["errors"]
+
+
+def test_currency_rules_accept_crypto_with_eight_digits_and_minor_units(api):
+    ok = post(api, {**BODY, "id": "c1", "currency": "BTC", "amount": "0.00012345"})
+    jpy = post(api, {**BODY, "id": "c2", "currency": "jpy", "amount": 500})
+    kwd = post(api, {**BODY, "id": "c3", "currency": "KWD", "amount": "1.125"})
+
+    assert (ok.status_code, jpy.status_code, kwd.status_code) == (201, 201, 201)
+    assert Payment.objects.get(merchant_reference="c1").payment_type == "crypto"
+    assert Payment.objects.get(merchant_reference="c2").currency == "JPY"
+
+
+def test_amount_keeps_its_exact_decimal_value(api):
+    response = post(api, {**BODY, "amount": 0.1})
+    assert Payment.objects.get(public_id=response.json()["id"]).amount == Decimal("0.1")
+
+
+@override_settings(DEBUG=True)
+def test_plain_http_urls_are_accepted_when_debug_is_on(api):
+    response = post(api, {**BODY, "successUrl": "http://shop.example/ok"})
+    assert response.status_code == 201
+
+
+def test_return_urls_must_be_on_allowed_hosts_when_configured(merchant, api):
+    merchant.allowed_return_hosts = "shop.example"
+    merchant.save()
+
+    bad = post(api, {**BODY, "errorUrl": "https://evil.example/x"})
+    good = post(api, {**BODY, "id": "ok"})
+
+    assert bad.status_code == 400 and "errorUrl" in bad.json()["errors"]
+    assert good.status_code == 201
+
+
+def test_unknown_fields_are_ignored(api):
+    response = post(api, {**BODY, "favouriteColour": "green"})
+    assert response.status_code == 201
+
+
+def test_malformed_json_is_a_json_400(api):
+    response = api.post("/api/v1/init-payment", "{not json", content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "malformed_json"
+
+
+def test_nan_is_not_a_number_we_take(api):
+    raw = json.dumps(BODY).replace('"amount": 100', '"amount": NaN')
+    response = api.post("/api/v1/init-payment", raw, content_type="application/json")
+
+    assert response.status_code == 400
+
+
+def test_wrong_content_type_is_415(api):
+    response = api.post("/api/v1/init-payment", "amount=1", content_type="application/x-www-form-urlencoded")
+
+    assert response.status_code == 415
+    assert response.json()["code"] == "unsupported_media_type"
+
+
+def test_body_over_one_megabyte_is_413(api):
+    raw = json.dumps({**BODY, "padding": "x" * (1024 * 1024)})
+    response = api.post("/api/v1/init-payment", raw, content_type="application/json")
+
+    assert response.status_code == 413
+    assert response.json()["code"] == "payload_too_large"
+
+
+def test_no_token_is_401(db):
+    response = post(APIClient(), BODY)
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "authentication_required"
+    assert response["WWW-Authenticate"].startswith("Token")
+
+
+def test_unknown_token_is_401(db):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token apg_live_" + "x" * 43)
+
+    response = post(client, BODY)
+
+    assert (response.status_code, response.json()["code"]) == (401, "invalid_token")
+
+
+def test_revoked_token_is_401(merchant):
+    from payments.merchants import api_token_revoke
+
+    token, key = make_token(merchant=merchant)
+    api_token_revoke(token=token)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+
+    response = post(client, BODY)
+
+    assert (response.status_code, response.json()["code"]) == (401, "revoked_token")
+
+
+def test_disabled_merchant_is_403(merchant, api):
+    merchant.is_active = False
+    merchant.save()
+
+    response = post(api, BODY)
+
+    assert (response.status_code, response.json()["code"]) == (403, "merchant_disabled")
+
+
+def test_unknown_api_route_is_json_404(api):
+    response = api.get("/api/v1/nothing-here")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_throttling_answers_429_with_retry_after(api, settings):
+    from rest_framework.settings import api_settings
+    from payments.authentication import ApiTokenRateThrottle
+
+    rates = {**api_settings.DEFAULT_THROTTLE_RATES, "api_token": "3/min"}
+    original = ApiTokenRateThrottle.THROTTLE_RATES
+    ApiTokenRateThrottle.THROTTLE_RATES = rates
+    try:
+        codes = [api.get("/api/v1/payments").status_code for _ in range(4)]
+        last = api.get("/api/v1/payments")
+    finally:
+        ApiTokenRateThrottle.THROTTLE_RATES = original
+
+    assert codes == [200, 200, 200, 429]
+    assert last.json()["code"] == "rate_limited"
+    assert int(last["Retry-After"]) > 0
