@@ -25,6 +25,9 @@ ENV_TYPES = {
     "url": "URL",
     "json": "JSON",
 }
+# `NAME=value`, or `#NAME=value` for an example left commented out (no space after `#`:
+# a `# ...` line is prose, even when it quotes an assignment).
+VAR_LINE_RE = re.compile(r"^#?([A-Z][A-Z0-9_]*)=")
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,8 @@ def _comment_above(lines: list[str], index: int) -> str:
     comment: list[str] = []
     i = index - 1
     while i >= 0 and lines[i].lstrip().startswith("#"):
-        comment.insert(0, lines[i].lstrip().lstrip("#").strip())
+        if not VAR_LINE_RE.match(lines[i].lstrip()):
+            comment.insert(0, lines[i].lstrip().lstrip("#").strip())
         i -= 1
     return " ".join(c for c in comment if c)
 
@@ -61,7 +65,11 @@ def _env_call(node: ast.AST) -> tuple[str, str] | None:
     if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
         return None
     func = node.func
-    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "env":
+    if (
+        isinstance(func, ast.Attribute)
+        and isinstance(func.value, ast.Name)
+        and func.value.id == "env"
+    ):
         return first.value, func.attr
     if isinstance(func, ast.Name) and func.id == "env":
         return first.value, "str"
@@ -97,27 +105,31 @@ def settings_variables() -> list[ConfigVariable]:
 
 
 def env_example_descriptions() -> dict[str, str]:
-    """Map each variable in `.env.example` to the comment above it (empty when none)."""
+    """Map each variable in `.env.example` to the comment above it (or above its group)."""
     path = env_example_path()
     if not path.is_file():
         return {}
     lines = path.read_text(encoding="utf-8").splitlines()
     out: dict[str, str] = {}
     for index, line in enumerate(lines):
-        match = re.match(r"^\s*#?\s*([A-Z][A-Z0-9_]*)=", line)
-        if match and not line.lstrip().startswith("# ") and match[1] not in out:
-            out[match[1]] = _comment_above(lines, index)
+        match = VAR_LINE_RE.match(line)
+        if not match or match[1] in out:
+            continue
+        above = index
+        while above > 0 and VAR_LINE_RE.match(lines[above - 1]):
+            above -= 1  # several variables under one comment share it
+        out[match[1]] = _comment_above(lines, above)
     return out
 
 
 def env_example_names() -> set[str]:
-    """Every variable `.env.example` sets or shows commented out (`#NAME=`)."""
+    """Every variable `.env.example` sets, or shows commented out as `#NAME=value`."""
     path = env_example_path()
     if not path.is_file():
         return set()
     names = set()
     for line in path.read_text(encoding="utf-8").splitlines():
-        match = re.match(r"^\s*#?\s*([A-Z][A-Z0-9_]*)=", line)
+        match = VAR_LINE_RE.match(line)
         if match:
             names.add(match[1])
     return names
@@ -135,7 +147,5 @@ def config_reference_markdown() -> str:
     ]
     for var in settings_variables():
         default = f"`{_cell(var.default)}`" if var.default != "(required)" else "(required)"
-        rows.append(
-            f"| `{var.name}` | {var.kind} | {default} | {_cell(var.description) or '—'} |"
-        )
+        rows.append(f"| `{var.name}` | {var.kind} | {default} | {_cell(var.description) or '—'} |")
     return "\n".join(rows) + "\n"

@@ -94,7 +94,7 @@ class _DocsExtension(Extension):
         super().__init__()
         self.section = section
 
-    def extendMarkdown(self, md) -> None:  # noqa: N802 (Python-Markdown's API name)
+    def extendMarkdown(self, md) -> None:
         md.treeprocessors.register(_LinkRewriter(md, self.section), "apaygate-links", 5)
 
 

@@ -106,4 +106,3 @@ class RedocView(SpectacularRedocView):
     template_name = "docsite/redoc.html"
     authentication_classes: list = []
     throttle_classes: list = []
-

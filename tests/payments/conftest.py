@@ -1,0 +1,333 @@
+"""Fixtures for postback tests: a merchant receiver on loopback, real Celery processes.
+
+The receiver is a tiny `http.server` in a thread that checks every postback's signature
+with the `standardwebhooks` library (the one merchants use), and answers from a script.
+The worker and beat are real `celery` subprocesses on a real Redis broker, using the test
+database (tests that use them need `transactional_db`, since another process reads it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from standardwebhooks import Webhook, WebhookVerificationError
+
+ROOT = Path(__file__).resolve().parents[2]
+CELERY = str(Path(sys.executable).with_name("celery"))
+STARTUP_TIMEOUT = 40.0
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    verified_with: list[str]
+
+    @property
+    def json(self) -> dict:
+        return json.loads(self.body)
+
+
+@dataclass
+class Receiver:
+    """A merchant endpoint: records requests, verifies signatures, answers from `script`."""
+
+    secrets: list[str] = field(default_factory=list)
+    # Each entry: (status, headers, body) or a callable(Received) -> that tuple.
+    script: list = field(default_factory=list)
+    requests: list[Received] = field(default_factory=list)
+    arrived: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+    port: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/postback"
+
+    def url_for(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.requests) >= count:
+                return True
+            time.sleep(0.05)
+        return len(self.requests) >= count
+
+
+def _handler_for(receiver: Receiver):
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):  # keep test output quiet
+            pass
+
+        def _answer(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length)
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            verified = []
+            for secret in receiver.secrets:
+                with contextlib.suppress(WebhookVerificationError):
+                    Webhook(secret).verify(body, headers)
+                    verified.append(secret)
+            item = Received(path=self.path, headers=headers, body=body, verified_with=verified)
+            receiver.requests.append(item)
+            receiver.arrived.set()
+            step = receiver.script.pop(0) if receiver.script else (200, {}, b"ok")
+            if callable(step):
+                step = step(item)
+            status, extra, payload = step
+            self.send_response(status)
+            for name, value in extra.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_POST = _answer
+        do_GET = _answer
+
+    return Handler
+
+
+@pytest.fixture
+def receiver():
+    rec = Receiver()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(rec))
+    server.daemon_threads = True
+    rec.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield rec
+    rec.release.set()
+    server.shutdown()
+    server.server_close()
+
+
+def hang_until_released(receiver: Receiver, *, limit: float = 60.0):
+    """A script step that holds the request open (an attempt in flight) until released."""
+
+    def step(_item):
+        receiver.release.wait(limit)
+        return (200, {}, b"late")
+
+    return step
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# --- real Celery processes --------------------------------------------------------------
+
+
+def _database_url() -> str:
+    from django.db import connection
+
+    s = connection.settings_dict
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@dataclass
+class CeleryProcess:
+    """A `celery worker` or `celery beat` subprocess in its own process group."""
+
+    args: list[str]
+    env: dict[str, str]
+    log_path: Path
+    proc: subprocess.Popen | None = None
+
+    def start(self, *, ready_marker: str | None) -> CeleryProcess:
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(  # noqa: S603 - fixed argv
+            self.args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        if ready_marker is None:
+            return self
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            text = self.log_path.read_bytes()[offset:].decode(errors="replace")
+            if ready_marker in text:
+                return self
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"celery did not start; log:\n{self.log_text()[-3000:]}")
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """`kill -9` the whole process group (no goodbye, no acks)."""
+        if self.proc and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@dataclass
+class CeleryStack:
+    """Worker and beat factory sharing one broker, database and settings."""
+
+    broker_url: str
+    tmp: Path
+    processes: list[CeleryProcess] = field(default_factory=list)
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "DJANGO_SETTINGS_MODULE": "tests.payments.worker_settings",
+                "PYTHONPATH": str(ROOT),
+                "DATABASE_URL": _database_url(),
+                "CELERY_BROKER_URL": self.broker_url,
+                "POSTBACK_DISPATCH_INTERVAL": "0.5",
+                "EXPIRY_INTERVAL": "3600",
+                "BIGQUERY_EXPORT_INTERVAL": "3600",
+                "LOG_LEVEL": "INFO",
+            }
+        )
+        return env
+
+    def worker(self, *, concurrency: int = 4) -> CeleryProcess:
+        name = f"test-{uuid.uuid4().hex[:8]}@%h"
+        args = [
+            CELERY, "-A", "apaygate.celery:app", "worker", "--pool", "threads",
+            "--concurrency", str(concurrency), "-n", name, "--loglevel", "INFO",
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+        ]
+        process = CeleryProcess(args, self._env(), self.tmp / "worker.log")
+        self.processes.append(process)
+        return process.start(ready_marker="ready.")
+
+    def beat(self) -> CeleryProcess:
+        args = [
+            CELERY, "-A", "apaygate.celery:app", "beat", "--loglevel", "INFO",
+            "-s", str(self.tmp / "celerybeat-schedule"), "--pidfile=",
+        ]
+        process = CeleryProcess(args, self._env(), self.tmp / "beat.log")
+        self.processes.append(process)
+        return process.start(ready_marker="beat: Starting")
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            process.stop()
+
+    def logs(self) -> str:
+        return "\n".join(p.log_text()[-4000:] for p in {p.log_path: p for p in self.processes}.values())
+
+
+WORKER_SETTINGS = {
+    "POSTBACK_ALLOW_PRIVATE": True,
+    "POSTBACK_TIMEOUT": 2.0,
+    "POSTBACK_ATTEMPT_LEASE": 4.0,
+    "POSTBACK_QUEUE_LEASE": 3.0,
+    "POSTBACK_RETRY_SCHEDULE": [0, 1, 1, 1, 1, 1, 1, 1, 1, 1],
+    "POSTBACK_RETRY_JITTER": 0.1,
+}
+
+
+@pytest.fixture
+def worker_settings(settings):
+    """Make the test process agree with the worker (tests/payments/worker_settings.py)."""
+    for name, value in WORKER_SETTINGS.items():
+        setattr(settings, name, value)
+    return settings
+
+
+@contextlib.contextmanager
+def celery_broker(url: str):
+    """Point this process's Celery app (the publisher) at another broker for a while."""
+    from apaygate.celery import app
+
+    def reset():
+        if app._pool is not None:
+            app._pool.force_close_all()
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    old = app.conf.broker_url
+    reset()
+    app.conf.broker_url = url
+    try:
+        yield
+    finally:
+        reset()
+        app.conf.broker_url = old
+
+
+@pytest.fixture
+def celery_stack(transactional_db, worker_settings, tmp_path):
+    """Worker and beat on the suite's Redis (REDIS_URL); stopped after the test."""
+    from django.conf import settings
+
+    stack = CeleryStack(broker_url=settings.CELERY_BROKER_URL, tmp=tmp_path)
+    yield stack
+    stack.stop_all()
+
+
+@dataclass
+class RedisServer:
+    port: int
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(  # noqa: S603 - fixed argv
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--daemonize", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
+                return
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+@pytest.fixture
+def own_redis():
+    """A private redis-server on a free port, so a test may stop it without hurting others."""
+    server = RedisServer(port=free_port())
+    server.start()
+    yield server
+    server.stop()

@@ -1,0 +1,12 @@
+"""Settings for the Celery worker and beat subprocesses that postback tests start.
+
+The test suite's settings, plus short timeouts and leases so fault tests finish in
+seconds; tests/payments/conftest.py sets the same values in the test process.
+"""
+
+from __future__ import annotations
+
+from apaygate.test_settings import *  # noqa: F403
+from tests.payments.conftest import WORKER_SETTINGS
+
+globals().update(WORKER_SETTINGS)
