@@ -31,7 +31,12 @@ class MerchantAdmin(admin.ModelAdmin):
     list_display = ("slug", "name", "provider", "is_active", "created_at")
     list_filter = ("provider", "is_active")
     search_fields = ("slug", "name")
-    readonly_fields = ("postback_secret_hint", "previous_secret_expires_at", "created_at", "updated_at")
+    readonly_fields = (
+        "postback_secret_hint",
+        "previous_secret_expires_at",
+        "created_at",
+        "updated_at",
+    )
     exclude = ("postback_secret", "previous_postback_secret")
     inlines = [ApiTokenInline]
     actions = ["issue_live_token", "issue_test_token", "rotate_postback_secret"]
@@ -51,12 +56,16 @@ class MerchantAdmin(admin.ModelAdmin):
 
     def _issue(self, request, queryset, mode: str) -> None:
         for merchant in queryset:
-            token, key = api_token_issue(merchant=merchant, mode=mode, label=f"admin: {request.user}")
+            _token, key = api_token_issue(
+                merchant=merchant, mode=mode, label=f"admin: {request.user}"
+            )
             self.message_user(
                 request,
                 format_html(
                     "New {} token for <b>{}</b> (shown once, copy it now): <code>{}</code>",
-                    mode, merchant.slug, key,
+                    mode,
+                    merchant.slug,
+                    key,
                 ),
                 messages.WARNING,
             )
@@ -75,14 +84,26 @@ class MerchantAdmin(admin.ModelAdmin):
             secret = merchant_rotate_postback_secret(merchant=merchant)
             self.message_user(
                 request,
-                format_html("New postback secret for <b>{}</b> (shown once): <code>{}</code>", merchant.slug, secret),
+                format_html(
+                    "New postback secret for <b>{}</b> (shown once): <code>{}</code>",
+                    merchant.slug,
+                    secret,
+                ),
                 messages.WARNING,
             )
 
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ("prefix", "merchant", "mode", "label", "created_at", "last_used_at", "revoked_at")
+    list_display = (
+        "prefix",
+        "merchant",
+        "mode",
+        "label",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
     list_filter = ("mode", ("revoked_at", admin.EmptyFieldListFilter), "merchant")
     search_fields = ("prefix", "label", "merchant__slug")
     readonly_fields = ("merchant", "prefix", "mode", "created_at", "last_used_at", "revoked_at")
@@ -116,7 +137,14 @@ class PostbackDeliveryInline(admin.TabularInline):
     model = PostbackDelivery
     extra = 0
     can_delete = False
-    fields = ("event", "status", "attempt_count", "last_status_code", "next_attempt_at", "delivered_at")
+    fields = (
+        "event",
+        "status",
+        "attempt_count",
+        "last_status_code",
+        "next_attempt_at",
+        "delivered_at",
+    )
     readonly_fields = fields
     show_change_link = True
 
@@ -127,8 +155,16 @@ class PostbackDeliveryInline(admin.TabularInline):
 @admin.register(Payment)
 class PaymentAdmin(admin.ModelAdmin):
     list_display = (
-        "public_id", "merchant", "merchant_reference", "status", "amount", "currency",
-        "provider", "is_test", "needs_review", "created_at",
+        "public_id",
+        "merchant",
+        "merchant_reference",
+        "status",
+        "amount",
+        "currency",
+        "provider",
+        "is_test",
+        "needs_review",
+        "created_at",
     )
     list_filter = ("status", "provider", "is_test", "needs_review", "merchant", "created_at")
     search_fields = ("public_id", "merchant_reference", "provider_reference")
@@ -156,7 +192,11 @@ class ExchangeRateAdmin(admin.ModelAdmin):
 
     @admin.display(boolean=True, description="In force")
     def in_force(self, obj: ExchangeRate) -> bool:
-        newest = ExchangeRate.objects.filter(currency=obj.currency).order_by("-created_at", "-pk").first()
+        newest = (
+            ExchangeRate.objects.filter(currency=obj.currency)
+            .order_by("-created_at", "-pk")
+            .first()
+        )
         return newest is not None and newest.pk == obj.pk
 
     def save_model(self, request, obj, form, change):

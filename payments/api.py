@@ -50,30 +50,42 @@ class InitPaymentApi(APIView):
         if payment.status == PaymentStatus.PROVIDER_ERROR:
             raise provider_error_for(payment)
         body = {"status": "success", "id": payment.public_id, "url": wrapper_url(payment)}
-        return Response(body, status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED)
+        return Response(
+            body, status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED
+        )
 
 
 class PaymentOutputSerializer(serializers.Serializer):
-    paymentId = serializers.CharField(source="public_id")  # noqa: N815
+    paymentId = serializers.CharField(source="public_id")
     id = serializers.CharField(source="merchant_reference", allow_null=True)
     status = serializers.ChoiceField(choices=PaymentStatus.choices)
     test = serializers.BooleanField(source="is_test")
-    amount = serializers.DecimalField(max_digits=20, decimal_places=8, normalize_output=True, coerce_to_string=True)
+    amount = serializers.DecimalField(
+        max_digits=20, decimal_places=8, normalize_output=True, coerce_to_string=True
+    )
     currency = serializers.CharField()
     type = serializers.CharField(source="payment_type")
-    providerAmount = serializers.DecimalField(  # noqa: N815
-        source="provider_amount", max_digits=20, decimal_places=8, allow_null=True, normalize_output=True
+    providerAmount = serializers.DecimalField(
+        source="provider_amount",
+        max_digits=20,
+        decimal_places=8,
+        allow_null=True,
+        normalize_output=True,
     )
-    providerCurrency = serializers.CharField(source="provider_currency")  # noqa: N815
-    exchangeRate = serializers.DecimalField(  # noqa: N815
-        source="exchange_rate", max_digits=24, decimal_places=10, allow_null=True, normalize_output=True
+    providerCurrency = serializers.CharField(source="provider_currency")
+    exchangeRate = serializers.DecimalField(
+        source="exchange_rate",
+        max_digits=24,
+        decimal_places=10,
+        allow_null=True,
+        normalize_output=True,
     )
-    successUrl = serializers.CharField(source="success_url")  # noqa: N815
-    errorUrl = serializers.CharField(source="error_url")  # noqa: N815
-    postbackUrl = serializers.CharField(source="postback_url")  # noqa: N815
+    successUrl = serializers.CharField(source="success_url")
+    errorUrl = serializers.CharField(source="error_url")
+    postbackUrl = serializers.CharField(source="postback_url")
     url = serializers.SerializerMethodField()
-    createdAt = serializers.DateTimeField(source="created_at")  # noqa: N815
-    updatedAt = serializers.DateTimeField(source="updated_at")  # noqa: N815
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
     postback = serializers.SerializerMethodField()
 
     def get_url(self, payment) -> str:

@@ -20,7 +20,9 @@ logger = logging.getLogger(__name__)
 class ApiError(exceptions.APIException):
     """An error with our own machine code, status and optional per-field errors."""
 
-    def __init__(self, *, code: str, message: str, status_code: int = 400, errors: dict | None = None):
+    def __init__(
+        self, *, code: str, message: str, status_code: int = 400, errors: dict | None = None
+    ):
         super().__init__(detail=message, code=code)
         self.status_code = status_code
         self.code = code
@@ -40,7 +42,10 @@ class PayloadTooLarge(ApiError):
 # DRF exception class -> (our machine code, message used when DRF's is too technical).
 _CODES: dict[type, tuple[str, str | None]] = {
     exceptions.ParseError: ("malformed_json", "Request body is not valid JSON."),
-    exceptions.UnsupportedMediaType: ("unsupported_media_type", "Send the body as application/json."),
+    exceptions.UnsupportedMediaType: (
+        "unsupported_media_type",
+        "Send the body as application/json.",
+    ),
     exceptions.NotAuthenticated: ("authentication_required", "Send 'Authorization: Token <key>'."),
     exceptions.AuthenticationFailed: ("invalid_token", None),
     exceptions.PermissionDenied: ("forbidden", None),

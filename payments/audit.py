@@ -29,7 +29,9 @@ def event_record(
     )
 
 
-def event_record_for(*, entry: dict, type: str, payload: dict[str, Any] | None = None) -> PaymentEvent:
+def event_record_for(
+    *, entry: dict, type: str, payload: dict[str, Any] | None = None
+) -> PaymentEvent:
     """Append an event from a KV entry, so the redirect path needs no payment query."""
     return PaymentEvent.objects.create(
         type=type,

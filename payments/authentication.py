@@ -48,7 +48,9 @@ class ApiTokenAuthentication(BaseAuthentication):
         if header[0].lower().decode(errors="replace") not in KEYWORDS:
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Malformed Authorization header.", code="invalid_token")
+            raise exceptions.AuthenticationFailed(
+                "Malformed Authorization header.", code="invalid_token"
+            )
         try:
             key = header[1].decode("ascii")
         except UnicodeDecodeError:
@@ -58,7 +60,9 @@ class ApiTokenAuthentication(BaseAuthentication):
         if token is None or not hmac.compare_digest(token.digest, digest):
             raise exceptions.AuthenticationFailed("Invalid token.", code="invalid_token")
         if token.revoked_at is not None:
-            raise exceptions.AuthenticationFailed("This token has been revoked.", code="revoked_token")
+            raise exceptions.AuthenticationFailed(
+                "This token has been revoked.", code="revoked_token"
+            )
         _touch(token)
         return ApiPrincipal(merchant=token.merchant, token=token), token
 
@@ -81,7 +85,9 @@ class IsActiveMerchant(BasePermission):
         if not isinstance(principal, ApiPrincipal):
             raise exceptions.NotAuthenticated()
         if not principal.merchant.is_active:
-            raise exceptions.PermissionDenied("This merchant is disabled.", code="merchant_disabled")
+            raise exceptions.PermissionDenied(
+                "This merchant is disabled.", code="merchant_disabled"
+            )
         return True
 
 

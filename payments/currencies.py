@@ -12,11 +12,15 @@ TELE_USD_ALIASES = {"TUSD": TELE_USD, "TELEUSD": TELE_USD}
 TELE_USD_DIGITS = 2
 
 # Crypto codes the providers accept (to widen when Bansky publishes its list). 8 digits.
-CRYPTO_CODES = frozenset({"BTC", "ETH", "USDT", "USDC", "LTC", "TRX", "TON", "BNB", "SOL", "XRP", "DOGE"})
+CRYPTO_CODES = frozenset(
+    {"BTC", "ETH", "USDT", "USDC", "LTC", "TRX", "TON", "BNB", "SOL", "XRP", "DOGE"}
+)
 CRYPTO_DIGITS = 8
 
 # ISO 4217 entries that are not money a shopper can pay with (funds codes, gold, testing).
-_NOT_PAYABLE = frozenset({"XXX", "XTS", "XAU", "XAG", "XPD", "XPT", "XDR", "XBA", "XBB", "XBC", "XBD", "XSU", "XUA"})
+_NOT_PAYABLE = frozenset(
+    {"XXX", "XTS", "XAU", "XAG", "XPD", "XPT", "XDR", "XBA", "XBB", "XBC", "XBD", "XSU", "XUA"}
+)
 
 
 @dataclass(frozen=True)

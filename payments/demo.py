@@ -49,7 +49,11 @@ def _received_key(order: str) -> str:
 @sandbox_only
 @require_GET
 def shop(request):
-    return render(request, "demo/shop.html", {"product": DEMO_PRODUCT, "configured": bool(settings.DEMO_API_TOKEN)})
+    return render(
+        request,
+        "demo/shop.html",
+        {"product": DEMO_PRODUCT, "configured": bool(settings.DEMO_API_TOKEN)},
+    )
 
 
 @sandbox_only
@@ -74,9 +78,13 @@ def buy(request):
         answer = response.json()
     except (requests.RequestException, ValueError) as exc:
         logger.warning("demo shop could not reach the API: %s", type(exc).__name__)
-        return render(request, "demo/result.html", {"outcome": "api-error", "detail": str(exc)}, status=502)
+        return render(
+            request, "demo/result.html", {"outcome": "api-error", "detail": str(exc)}, status=502
+        )
     if response.status_code not in (200, 201):
-        return render(request, "demo/result.html", {"outcome": "api-error", "detail": answer}, status=502)
+        return render(
+            request, "demo/result.html", {"outcome": "api-error", "detail": answer}, status=502
+        )
     return HttpResponseRedirect(answer["url"])
 
 

@@ -77,14 +77,14 @@ class AmountField(serializers.Field):
 
 class InitPaymentInput(serializers.Serializer):
     id = serializers.CharField(max_length=128, required=False, trim_whitespace=True)
-    customerEmail = serializers.EmailField(max_length=254, required=False)  # noqa: N815
-    customerName = serializers.CharField(max_length=256, required=False, allow_blank=True)  # noqa: N815
+    customerEmail = serializers.EmailField(max_length=254, required=False)
+    customerName = serializers.CharField(max_length=256, required=False, allow_blank=True)
     amount = AmountField()
     currency = serializers.CharField(max_length=16, required=False)
     type = serializers.ChoiceField(choices=PaymentType.choices, required=False)
-    successUrl = MerchantUrlField()  # noqa: N815
-    errorUrl = MerchantUrlField()  # noqa: N815
-    postbackUrl = MerchantUrlField(required=False)  # noqa: N815
+    successUrl = MerchantUrlField()
+    errorUrl = MerchantUrlField()
+    postbackUrl = MerchantUrlField(required=False)
 
     def to_internal_value(self, data):
         if not isinstance(data, dict):
@@ -102,14 +102,16 @@ class InitPaymentInput(serializers.Serializer):
         info = currency_lookup(value)
         if info is None:
             raise serializers.ValidationError(
-                "Not an ISO 4217 code, a supported crypto code, or TeleUSD/TUSD.", code="invalid_currency"
+                "Not an ISO 4217 code, a supported crypto code, or TeleUSD/TUSD.",
+                code="invalid_currency",
             )
         return info.code
 
-    def validate_postbackUrl(self, value: str) -> str:  # noqa: N802
+    def validate_postbackUrl(self, value: str) -> str:
         if not settings.POSTBACK_ALLOW_PRIVATE and url_host_is_refused(value):
             raise serializers.ValidationError(
-                "Points to a private, loopback, link-local or reserved address.", code="refused_address"
+                "Points to a private, loopback, link-local or reserved address.",
+                code="refused_address",
             )
         return value
 
@@ -120,7 +122,8 @@ class InitPaymentInput(serializers.Serializer):
             _check_amount_digits(attrs["amount"], info.digits)
             if attrs.get("type") and attrs["type"] != info.kind:
                 raise serializers.ValidationError(
-                    {"type": [f"{currency} is {info.kind}, not {attrs['type']}."]}, code="type_mismatch"
+                    {"type": [f"{currency} is {info.kind}, not {attrs['type']}."]},
+                    code="type_mismatch",
                 )
             attrs["type"] = info.kind
         return attrs
@@ -132,7 +135,8 @@ def _check_amount_digits(amount: Decimal, digits: int) -> None:
     integer_digits = max(0, len(digit_tuple) + exponent)
     if decimals > digits:
         raise serializers.ValidationError(
-            {"amount": [f"At most {digits} decimal places for this currency."]}, code="invalid_amount"
+            {"amount": [f"At most {digits} decimal places for this currency."]},
+            code="invalid_amount",
         )
     if integer_digits > MAX_INTEGER_DIGITS:
         raise serializers.ValidationError(

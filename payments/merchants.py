@@ -38,11 +38,17 @@ def merchant_create(*, slug: str, name: str, provider: str) -> Merchant:
     return merchant
 
 
-def api_token_issue(*, merchant: Merchant, mode: str = TokenMode.LIVE, label: str = "") -> tuple[ApiToken, str]:
+def api_token_issue(
+    *, merchant: Merchant, mode: str = TokenMode.LIVE, label: str = ""
+) -> tuple[ApiToken, str]:
     """Create a token and return it with its plaintext key, which is never stored."""
     key = token_generate(mode=mode)
     token = ApiToken.objects.create(
-        merchant=merchant, mode=mode, label=label, prefix=display_prefix(key), digest=token_digest(key)
+        merchant=merchant,
+        mode=mode,
+        label=label,
+        prefix=display_prefix(key),
+        digest=token_digest(key),
     )
     logger.info("API token issued: %s… for %s (%s)", token.prefix, merchant.slug, mode)
     return token, key
@@ -72,7 +78,9 @@ def api_token_revoke_by_prefix(*, prefix: str) -> ApiToken:
     if not matches:
         raise MerchantError(f"no active token starts with {prefix!r}")
     if len(matches) > 1:
-        raise MerchantError(f"{len(matches)} active tokens start with {prefix!r}; give more characters")
+        raise MerchantError(
+            f"{len(matches)} active tokens start with {prefix!r}; give more characters"
+        )
     return api_token_revoke(token=matches[0])
 
 
@@ -84,7 +92,12 @@ def merchant_rotate_postback_secret(*, merchant: Merchant, overlap_hours: int = 
     merchant.previous_secret_expires_at = timezone.now() + timezone.timedelta(hours=overlap_hours)
     merchant.postback_secret = postback_secret_generate()
     merchant.save(
-        update_fields=["previous_postback_secret", "previous_secret_expires_at", "postback_secret", "updated_at"]
+        update_fields=[
+            "previous_postback_secret",
+            "previous_secret_expires_at",
+            "postback_secret",
+            "updated_at",
+        ]
     )
     logger.info("postback secret rotated for %s", merchant.slug)
     return merchant.postback_secret

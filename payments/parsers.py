@@ -33,6 +33,8 @@ class StrictJSONParser(JSONParser):
         if len(raw) > limit:
             raise PayloadTooLarge(limit)
         try:
-            return json.loads(raw.decode("utf-8"), parse_float=Decimal, parse_constant=_refuse_constant)
+            return json.loads(
+                raw.decode("utf-8"), parse_float=Decimal, parse_constant=_refuse_constant
+            )
         except (ValueError, UnicodeDecodeError) as exc:
             raise ParseError(f"JSON parse error: {exc}") from None

@@ -66,9 +66,10 @@ def exchange_rate_current(*, currency: str) -> Decimal | None:
     if currency == TELE_USD:
         return Decimal(1)
     rate = (
-        ExchangeRate.objects.filter(currency=currency).order_by("-created_at", "-pk").values_list(
-            "rate_to_tusd", flat=True
-        ).first()
+        ExchangeRate.objects.filter(currency=currency)
+        .order_by("-created_at", "-pk")
+        .values_list("rate_to_tusd", flat=True)
+        .first()
     )
     return rate
 
@@ -100,11 +101,15 @@ def _resolve_currency(*, merchant: Merchant, data: dict) -> dict:
             if (urlsplit(data[field]).hostname or "").lower() not in hosts:
                 errors[field] = ["Host is not among this merchant's allowed return hosts."]
     if errors:
-        raise ApiError(code="validation_error", message="The request has invalid fields.", errors=errors)
+        raise ApiError(
+            code="validation_error", message="The request has invalid fields.", errors=errors
+        )
     return data
 
 
-def _provider_amount(*, merchant: Merchant, amount: Decimal, currency: str) -> tuple[Decimal | None, Decimal | None]:
+def _provider_amount(
+    *, merchant: Merchant, amount: Decimal, currency: str
+) -> tuple[Decimal | None, Decimal | None]:
     """Convert to the provider's billing currency (Tele: TUSD), rounding half up to cents."""
     billing = get_provider(merchant.provider).billing_currency
     if not billing:
@@ -159,7 +164,9 @@ def payment_init(
                 payload={"test": is_test, "has_postback": payment.wants_postbacks},
             )
     except IntegrityError:
-        existing = _existing_for_replay(merchant=merchant, is_test=is_test, reference=reference, key=idempotency_key)
+        existing = _existing_for_replay(
+            merchant=merchant, is_test=is_test, reference=reference, key=idempotency_key
+        )
         if existing is None:
             raise
         if existing.request_fingerprint != fingerprint:
@@ -173,7 +180,9 @@ def payment_init(
     return InitResult(payment=_invoice(payment), replayed=False)
 
 
-def _existing_for_replay(*, merchant: Merchant, is_test: bool, reference: str | None, key: str | None) -> Payment | None:
+def _existing_for_replay(
+    *, merchant: Merchant, is_test: bool, reference: str | None, key: str | None
+) -> Payment | None:
     scope = Payment.objects.filter(merchant=merchant, is_test=is_test)
     if reference:
         return scope.filter(merchant_reference=reference).first()
@@ -184,13 +193,16 @@ def _existing_for_replay(*, merchant: Merchant, is_test: bool, reference: str | 
 
 def _wait_until_settled(payment: Payment) -> Payment:
     """A duplicate that arrives while the first request is still at the provider waits for it."""
-    deadline = time.monotonic() + settings.PROVIDER_CONNECT_TIMEOUT + settings.PROVIDER_READ_TIMEOUT + 2
+    deadline = (
+        time.monotonic() + settings.PROVIDER_CONNECT_TIMEOUT + settings.PROVIDER_READ_TIMEOUT + 2
+    )
     while payment.status == PaymentStatus.CREATED and time.monotonic() < deadline:
         time.sleep(IN_FLIGHT_POLL_SECONDS)
         payment.refresh_from_db()
     if payment.status == PaymentStatus.CREATED:
         raise ApiError(
-            code="request_in_progress", status_code=409,
+            code="request_in_progress",
+            status_code=409,
             message="The first request with this id is still being processed; retry shortly.",
         )
     return payment
@@ -254,7 +266,9 @@ def _mark_provider_error(payment: Payment, exc: ProviderError) -> Payment:
 
 def provider_error_for(payment: Payment) -> ApiError:
     """The error answer for a payment the provider did not accept (first time and replays)."""
-    kind = {v: k for k, v in PROVIDER_ERROR_CODE.items()}.get(payment.provider_error_code, "refused")
+    kind = {v: k for k, v in PROVIDER_ERROR_CODE.items()}.get(
+        payment.provider_error_code, "refused"
+    )
     return ApiError(
         code=payment.provider_error_code or "provider_refused",
         status_code=PROVIDER_ERROR_STATUS[kind],

@@ -104,4 +104,4 @@ class Provider(abc.ABC):
 
     @abc.abstractmethod
     def parse_postback(self, postback: RawPostback) -> ProviderEvent:
-        """Verify a postback on its raw body and map it; raise `PostbackRejected` if unverifiable."""
+        """Verify a postback on its raw body and map it; raise `PostbackRejected` if not."""

@@ -11,7 +11,9 @@ from .base import ProviderError
 logger = logging.getLogger(__name__)
 
 
-def post_invoice(session: requests.Session, url: str, *, body: dict, headers: dict, name: str) -> dict:
+def post_invoice(
+    session: requests.Session, url: str, *, body: dict, headers: dict, name: str
+) -> dict:
     """POST `body` as JSON and return the decoded answer; map every failure to ProviderError."""
     try:
         response = session.post(url, json=body, headers=headers)

@@ -20,7 +20,9 @@ class MerchantFactory(factory.django.DjangoModelFactory):
     postback_secret = factory.LazyFunction(postback_secret_generate)
 
 
-def make_token(*, merchant: Merchant | None = None, mode: str = TokenMode.LIVE) -> tuple[ApiToken, str]:
+def make_token(
+    *, merchant: Merchant | None = None, mode: str = TokenMode.LIVE
+) -> tuple[ApiToken, str]:
     """Issue a real token through the service; return it with its plaintext key."""
     from payments.merchants import api_token_issue
 

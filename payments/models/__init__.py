@@ -9,8 +9,8 @@ from .payment import FINAL_STATUSES, Payment, PaymentStatus, PaymentType
 from .rates import ExchangeRate
 
 __all__ = [
-    "ApiToken",
     "FINAL_STATUSES",
+    "ApiToken",
     "DeliveryAttempt",
     "DeliveryStatus",
     "EventType",

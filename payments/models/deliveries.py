@@ -55,7 +55,9 @@ class PostbackDelivery(models.Model):
 class DeliveryAttempt(models.Model):
     """One HTTP try of a delivery: what came back and how long it took."""
 
-    delivery = models.ForeignKey(PostbackDelivery, on_delete=models.CASCADE, related_name="attempts")
+    delivery = models.ForeignKey(
+        PostbackDelivery, on_delete=models.CASCADE, related_name="attempts"
+    )
     started_at = models.DateTimeField()
     duration_ms = models.PositiveIntegerField(default=0)
     status_code = models.PositiveIntegerField(null=True, blank=True)

@@ -28,15 +28,18 @@ class Payment(models.Model):
     """A payment as the merchant asked for it and as the provider billed it."""
 
     public_id = models.CharField(max_length=64, unique=True, editable=False)
-    merchant = models.ForeignKey("payments.Merchant", on_delete=models.PROTECT, related_name="payments")
+    merchant = models.ForeignKey(
+        "payments.Merchant", on_delete=models.PROTECT, related_name="payments"
+    )
     token = models.ForeignKey(
         "payments.ApiToken", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     is_test = models.BooleanField(default=False)
     provider = models.CharField(max_length=32, choices=provider_choices())
 
-    merchant_reference = models.CharField(max_length=128, null=True, blank=True)
-    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    # NULL (not "") means "not given": the partial unique constraints below skip NULLs.
+    merchant_reference = models.CharField(max_length=128, null=True, blank=True)  # noqa: DJ001
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     # SHA-256 of the normalised request: a replay with other fields is a 409.
     request_fingerprint = models.CharField(max_length=64)
 

@@ -57,19 +57,28 @@ def test_revoke_action_revokes(admin_client):
     from tests.factories import make_token
 
     token, _key = make_token()
-    admin_client.post("/admin/payments/apitoken/", {"action": "revoke", "_selected_action": [token.pk]})
+    admin_client.post(
+        "/admin/payments/apitoken/", {"action": "revoke", "_selected_action": [token.pk]}
+    )
 
     token.refresh_from_db()
     assert token.revoked_at is not None
 
 
 def test_editing_a_rate_keeps_the_old_one_as_history(admin_client):
-    admin_client.post("/admin/payments/exchangerate/add/", {"currency": "eur", "rate_to_tusd": "1.08"})
+    admin_client.post(
+        "/admin/payments/exchangerate/add/", {"currency": "eur", "rate_to_tusd": "1.08"}
+    )
     rate = ExchangeRate.objects.get()
 
     admin_client.post(
-        f"/admin/payments/exchangerate/{rate.pk}/change/", {"currency": "EUR", "rate_to_tusd": "1.10"}
+        f"/admin/payments/exchangerate/{rate.pk}/change/",
+        {"currency": "EUR", "rate_to_tusd": "1.10"},
     )
 
-    rates = list(ExchangeRate.objects.filter(currency="EUR").order_by("created_at").values_list("rate_to_tusd", flat=True))
+    rates = list(
+        ExchangeRate.objects.filter(currency="EUR")
+        .order_by("created_at")
+        .values_list("rate_to_tusd", flat=True)
+    )
     assert [str(r) for r in rates] == ["1.0800000000", "1.1000000000"]

@@ -40,7 +40,9 @@ def test_create_merchant_refuses_an_unknown_provider():
         run("create_merchant", "shop", "--name", "Shop", "--provider", "paypal")
 
 
-@pytest.mark.parametrize(("flag", "prefix", "mode"), [((), "apg_live_", "live"), (("--test",), "apg_test_", "test")])
+@pytest.mark.parametrize(
+    ("flag", "prefix", "mode"), [((), "apg_live_", "live"), (("--test",), "apg_test_", "test")]
+)
 def test_issue_token_prints_the_new_key_alone_on_the_last_line(flag, prefix, mode):
     MerchantFactory(slug="shop")
 

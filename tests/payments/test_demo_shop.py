@@ -27,7 +27,10 @@ def signed(secret: str, payload: dict) -> tuple[bytes, dict]:
 def test_demo_shop_records_a_verified_postback_and_shows_it(client, settings):
     settings.SANDBOX_ENABLED = True
     merchant = MerchantFactory(slug=settings.DEMO_MERCHANT_SLUG)
-    body, headers = signed(merchant.postback_secret, {"id": "demo-1", "event": "payment.succeeded", "status": "succeeded"})
+    body, headers = signed(
+        merchant.postback_secret,
+        {"id": "demo-1", "event": "payment.succeeded", "status": "succeeded"},
+    )
 
     response = client.post("/demo/postback", body, content_type="application/json", **headers)
     page = client.get("/demo/success?order=demo-1").content.decode()

@@ -10,8 +10,8 @@ import responses
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from payments.models import EventType, Payment, PaymentStatus
 from payments.kv import kv_get
+from payments.models import EventType, Payment, PaymentStatus
 from tests.factories import ExchangeRateFactory, MerchantFactory, make_token
 
 TELE_URL = "https://tele.example/api/CreateInvoice"
@@ -362,7 +362,9 @@ def test_nan_is_not_a_number_we_take(api):
 
 
 def test_wrong_content_type_is_415(api):
-    response = api.post("/api/v1/init-payment", "amount=1", content_type="application/x-www-form-urlencoded")
+    response = api.post(
+        "/api/v1/init-payment", "amount=1", content_type="application/x-www-form-urlencoded"
+    )
 
     assert response.status_code == 415
     assert response.json()["code"] == "unsupported_media_type"
@@ -424,6 +426,7 @@ def test_unknown_api_route_is_json_404(api):
 
 def test_throttling_answers_429_with_retry_after(api, settings):
     from rest_framework.settings import api_settings
+
     from payments.authentication import ApiTokenRateThrottle
 
     rates = {**api_settings.DEFAULT_THROTTLE_RATES, "api_token": "3/min"}

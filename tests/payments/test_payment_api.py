@@ -23,7 +23,14 @@ def test_detail_returns_the_payment_as_a_flat_object(api, merchant):
     assert data["currency"] == "USD"
     assert data["successUrl"] == payment.success_url
     assert data["url"].endswith(f"/integration/pay?id={payment.public_id}")
-    assert {"createdAt", "updatedAt", "providerAmount", "providerCurrency", "exchangeRate", "postback"} <= set(data)
+    assert {
+        "createdAt",
+        "updatedAt",
+        "providerAmount",
+        "providerCurrency",
+        "exchangeRate",
+        "postback",
+    } <= set(data)
 
 
 def test_another_merchants_payment_is_a_404(api):

@@ -22,14 +22,18 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         merchant = Merchant.objects.filter(slug=settings.DEMO_MERCHANT_SLUG).first()
         if merchant is None:
-            merchant = merchant_create(slug=settings.DEMO_MERCHANT_SLUG, name="Demo Shop", provider="sandbox")
+            merchant = merchant_create(
+                slug=settings.DEMO_MERCHANT_SLUG, name="Demo Shop", provider="sandbox"
+            )
         for currency, rate in DEMO_RATES.items():
             if not ExchangeRate.objects.filter(currency=currency).exists():
                 ExchangeRate.objects.create(currency=currency, rate_to_tusd=rate, note="demo")
 
         key = self._valid_saved_key(merchant)
         if key is None:
-            _token, key = api_token_issue(merchant=merchant, mode=TokenMode.TEST, label="demo (make run)")
+            _token, key = api_token_issue(
+                merchant=merchant, mode=TokenMode.TEST, label="demo (make run)"
+            )
             settings.DEMO_TOKEN_FILE.parent.mkdir(parents=True, exist_ok=True)
             settings.DEMO_TOKEN_FILE.write_text(key + "\n")
             settings.DEMO_TOKEN_FILE.chmod(0o600)

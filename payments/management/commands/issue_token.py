@@ -22,5 +22,7 @@ class Command(BaseCommand):
             raise CommandError(f"no merchant with slug {slug!r}")
         mode = TokenMode.TEST if test else TokenMode.LIVE
         token, key = api_token_issue(merchant=merchant, mode=mode, label=label)
-        self.stdout.write(f"Issued {mode} token {token.prefix}… for {merchant.slug}. It is shown once:")
+        self.stdout.write(
+            f"Issued {mode} token {token.prefix}… for {merchant.slug}. It is shown once:"
+        )
         self.stdout.write(key)
