@@ -521,3 +521,38 @@ def delivery_send_test(*, merchant: Merchant, url: str) -> AttemptResult:
     )
     logger.info("test postback for %s: %s", merchant.slug, result.status_code or result.error)
     return result
+
+
+class ResendRefused(ValueError):
+    """A resend that cannot happen, with a machine code for the API."""
+
+    def __init__(self, message: str, *, code: str):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+FINAL_EVENTS = {
+    "succeeded": EventType.PAYMENT_SUCCEEDED,
+    "failed": EventType.PAYMENT_FAILED,
+    "expired": EventType.PAYMENT_EXPIRED,
+}
+
+
+def payment_postback_resend(*, payment: Payment, by: str = "") -> PostbackDelivery:
+    """Resend a payment's latest postback (or create it, for a final payment without one)."""
+    if not payment.wants_postbacks:
+        raise ResendRefused("The payment has no id or postbackUrl.", code="no_postback_url")
+    latest = (
+        PostbackDelivery.objects.filter(payment=payment, is_test=False)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if latest is not None:
+        return delivery_resend(delivery=latest, by=by)
+    event = FINAL_EVENTS.get(payment.status)
+    if event is None:
+        raise ResendRefused("The payment is not final yet: nothing to send.", code="not_final")
+    with transaction.atomic():
+        delivery = delivery_enqueue(payment=payment, event=event)
+    return delivery

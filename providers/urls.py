@@ -1,5 +1,11 @@
-"""Routes (filled in as the area lands)."""
+"""Sandbox routes (mounted at /sandbox/)."""
 
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import sandbox_views
+
+urlpatterns = [
+    path("pay/<str:reference>", sandbox_views.sandbox_pay, name="sandbox-pay"),
+]

@@ -89,10 +89,10 @@ def daily_volume_svg(
 
 
 def horizontal_bars_svg(
-    rows: Sequence[tuple[str, float, str, str]], *, label: str, width: int = 360
+    rows: Sequence[tuple[str, float, str, str]], *, label: str, width: int = 280
 ) -> SafeString:
     """Draw one labelled bar per row: (name, value, colour, value text)."""
-    row_h, name_w, value_w = 24, 110, 90
+    row_h, name_w, value_w = 24, 78, 100
     height = max(len(rows), 1) * row_h + 8
     peak = max((v for _, v, _, _ in rows), default=0) or 1
     body: list[str] = []

@@ -103,7 +103,7 @@ def test_merchant_logs_in_and_sees_charts_of_sandbox_payments(live_server, page,
         page.locator("svg.chart-bars g.bar[data-name='Succeeded']").get_attribute("data-value")
         == "4"
     )
-    assert page.locator("svg.chart-ring .rate-value").first.inner_text() == "66.7%"
+    assert page.locator("svg.chart-ring .rate-value").first.text_content() == "66.7%"
     assert page.locator("svg.chart").count() == 5
     for svg in page.locator("svg.chart").all():
         box = svg.bounding_box()

@@ -110,7 +110,9 @@ def receiver():
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(rec))
     server.daemon_threads = True
     rec.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     yield rec
     rec.release.set()
@@ -157,8 +159,12 @@ class CeleryProcess:
     def start(self, *, ready_marker: str | None) -> CeleryProcess:
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(  # noqa: S603 - fixed argv
-            self.args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        self.proc = subprocess.Popen(
+            self.args,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         log.close()
@@ -222,9 +228,21 @@ class CeleryStack:
     def worker(self, *, concurrency: int = 4) -> CeleryProcess:
         name = f"test-{uuid.uuid4().hex[:8]}@%h"
         args = [
-            CELERY, "-A", "apaygate.celery:app", "worker", "--pool", "threads",
-            "--concurrency", str(concurrency), "-n", name, "--loglevel", "INFO",
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
+            CELERY,
+            "-A",
+            "apaygate.celery:app",
+            "worker",
+            "--pool",
+            "threads",
+            "--concurrency",
+            str(concurrency),
+            "-n",
+            name,
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
         ]
         process = CeleryProcess(args, self._env(), self.tmp / "worker.log")
         self.processes.append(process)
@@ -232,8 +250,15 @@ class CeleryStack:
 
     def beat(self) -> CeleryProcess:
         args = [
-            CELERY, "-A", "apaygate.celery:app", "beat", "--loglevel", "INFO",
-            "-s", str(self.tmp / "celerybeat-schedule"), "--pidfile=",
+            CELERY,
+            "-A",
+            "apaygate.celery:app",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "-s",
+            str(self.tmp / "celerybeat-schedule"),
+            "--pidfile=",
         ]
         process = CeleryProcess(args, self._env(), self.tmp / "beat.log")
         self.processes.append(process)
@@ -244,7 +269,9 @@ class CeleryStack:
             process.stop()
 
     def logs(self) -> str:
-        return "\n".join(p.log_text()[-4000:] for p in {p.log_path: p for p in self.processes}.values())
+        return "\n".join(
+            p.log_text()[-4000:] for p in {p.log_path: p for p in self.processes}.values()
+        )
 
 
 WORKER_SETTINGS = {
@@ -306,14 +333,29 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(  # noqa: S603 - fixed argv
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--daemonize", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), 0.2),
+            ):
                 return
             time.sleep(0.05)
         raise RuntimeError("redis-server did not start")

@@ -54,7 +54,14 @@ def test_postback_is_signed_per_standard_webhooks(setup, receiver):
     assert got.headers["content-type"] == "application/json"
     assert got.json["paymentId"] == payment.public_id
     assert list(got.json) == [
-        "event", "id", "paymentId", "status", "amount", "currency", "createdAt", "updatedAt"
+        "event",
+        "id",
+        "paymentId",
+        "status",
+        "amount",
+        "currency",
+        "createdAt",
+        "updatedAt",
     ]
     assert PaymentEvent.objects.filter(payment=payment, type=EventType.DELIVERY_SUCCEEDED).exists()
 
@@ -158,7 +165,10 @@ def test_resend_after_410_re_enables_the_url_when_it_succeeds(setup, receiver):
     delivery = delivery_attempt(delivery_id=delivery.pk)
 
     assert delivery.status == DeliveryStatus.SUCCEEDED
-    assert delivery_enqueue(payment=payment, event="payment.succeeded").status == DeliveryStatus.PENDING
+    assert (
+        delivery_enqueue(payment=payment, event="payment.succeeded").status
+        == DeliveryStatus.PENDING
+    )
     assert PaymentEvent.objects.filter(type=EventType.DELIVERY_RESENT).count() == 1
 
 

@@ -53,7 +53,9 @@ def test_worker_killed_mid_attempt_loses_nothing(celery_stack, receiver):
     assert all(r.verified_with for r in receiver.requests)
 
 
-def test_redis_down_and_back_loses_nothing(transactional_db, worker_settings, receiver, own_redis, tmp_path):
+def test_redis_down_and_back_loses_nothing(
+    transactional_db, worker_settings, receiver, own_redis, tmp_path
+):
     # given a worker and beat on a private Redis
     merchant = MerchantFactory()
     receiver.secrets = [merchant.postback_secret]

@@ -48,7 +48,9 @@ def tele_raw(payment, status="paid", *, secret="tele-postback-secret-test", ts=N
     ).encode()
     ts = str(int(time.time())) if ts is None else str(ts)
     sig = hmac.new(secret.encode(), ts.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return RawPostback(body=body, headers={"X-Tele-Timestamp": ts, "X-Tele-Signature": f"sha256={sig}"})
+    return RawPostback(
+        body=body, headers={"X-Tele-Timestamp": ts, "X-Tele-Signature": f"sha256={sig}"}
+    )
 
 
 def bansky_raw(payment, status="success", *, secret="bansky-postback-secret-test", **extra):
@@ -113,8 +115,12 @@ def test_duplicate_postback_is_answered_200_and_relayed_once(payment):
 
     assert (first.code, second.http_status, second.code) == ("applied", 200, "duplicate")
     assert PostbackDelivery.objects.filter(payment=payment).count() == 1
-    assert PaymentEvent.objects.filter(payment=payment, type=EventType.PAYMENT_SUCCEEDED).count() == 1
-    assert PaymentEvent.objects.filter(payment=payment, type=EventType.POSTBACK_DUPLICATE).count() == 1
+    assert (
+        PaymentEvent.objects.filter(payment=payment, type=EventType.PAYMENT_SUCCEEDED).count() == 1
+    )
+    assert (
+        PaymentEvent.objects.filter(payment=payment, type=EventType.POSTBACK_DUPLICATE).count() == 1
+    )
 
 
 def test_same_outcome_under_a_new_event_id_is_not_relayed_again(payment):
@@ -166,7 +172,9 @@ def test_stale_tele_postback_changes_nothing():
 def test_tele_postback_with_timestamp_swapped_after_signing_is_refused():
     payment = PaymentFactory(merchant=MerchantFactory(provider="tele"), provider="tele")
     raw = tele_raw(payment, ts=int(time.time()) - 10)
-    replay = RawPostback(body=raw.body, headers={**raw.headers, "X-Tele-Timestamp": str(int(time.time()))})
+    replay = RawPostback(
+        body=raw.body, headers={**raw.headers, "X-Tele-Timestamp": str(int(time.time()))}
+    )
 
     result = postback_receive(provider_key="tele", raw=replay)
 
@@ -231,7 +239,9 @@ def test_late_conflicting_postback_is_stored_and_flagged_not_applied(payment):
     assert payment.status == PaymentStatus.SUCCEEDED
     assert payment.needs_review is True
     assert "late failed" in payment.review_reason
-    assert PaymentEvent.objects.filter(payment=payment, type=EventType.POSTBACK_CONFLICT).count() == 1
+    assert (
+        PaymentEvent.objects.filter(payment=payment, type=EventType.POSTBACK_CONFLICT).count() == 1
+    )
     assert PostbackDelivery.objects.filter(payment=payment).count() == 1
 
 

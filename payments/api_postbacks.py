@@ -1,0 +1,97 @@
+"""Merchant API for postbacks: resend one payment's postback, send a test postback.
+
+`POST /api/v1/payments/<paymentId>/postbacks/resend` and `POST /api/v1/postbacks/test`.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apaygate.http import url_host_is_refused
+
+from .api_errors import ApiError
+from .deliveries import ResendRefused, delivery_send_test, payment_postback_resend
+from .selectors import payment_get_for_merchant
+
+
+class PostbackResendApi(APIView):
+    """Queue the payment's latest postback again (same webhook-id, fresh retry schedule)."""
+
+    class OutputSerializer(serializers.Serializer):
+        status = serializers.CharField(default="success")
+        paymentId = serializers.CharField()
+        webhookId = serializers.CharField()
+        event = serializers.CharField()
+        deliveryStatus = serializers.CharField()
+
+    @extend_schema(
+        summary="Resend a payment's postback",
+        tags=["postbacks"],
+        request=None,
+        responses={202: OutputSerializer},
+    )
+    def post(self, request, payment_id: str):
+        payment = payment_get_for_merchant(merchant=request.user.merchant, public_id=payment_id)
+        if payment is None:
+            raise NotFound()
+        try:
+            delivery = payment_postback_resend(
+                payment=payment, by=f"api:{request.user.token.prefix}"
+            )
+        except ResendRefused as exc:
+            raise ApiError(code=exc.code, message=exc.message, status_code=409) from None
+        data = {
+            "paymentId": payment.public_id,
+            "webhookId": delivery.webhook_id,
+            "event": delivery.event,
+            "deliveryStatus": delivery.status,
+        }
+        return Response(self.OutputSerializer(data).data, status=status.HTTP_202_ACCEPTED)
+
+
+class PostbackTestApi(APIView):
+    """Send a signed test postback to a URL now and report the merchant's answer."""
+
+    class InputSerializer(serializers.Serializer):
+        url = serializers.URLField(max_length=2048)
+
+    class OutputSerializer(serializers.Serializer):
+        status = serializers.CharField(default="success")
+        delivered = serializers.BooleanField()
+        webhookId = serializers.CharField()
+        statusCode = serializers.IntegerField(allow_null=True)
+        durationMs = serializers.IntegerField()
+        error = serializers.CharField(allow_blank=True)
+        responseBody = serializers.CharField(allow_blank=True)
+
+    @extend_schema(
+        summary="Send a test postback",
+        tags=["postbacks"],
+        request=InputSerializer,
+        responses={200: OutputSerializer},
+    )
+    def post(self, request):
+        form = self.InputSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        url = form.validated_data["url"]
+        if not settings.POSTBACK_ALLOW_PRIVATE and url_host_is_refused(url):
+            raise ApiError(
+                code="validation_error",
+                message="The request has invalid fields.",
+                errors={"url": ["This URL points to a private or reserved address."]},
+            )
+        result = delivery_send_test(merchant=request.user.merchant, url=url)
+        data = {
+            "delivered": result.succeeded,
+            "webhookId": result.webhook_id,
+            "statusCode": result.status_code,
+            "durationMs": result.duration_ms,
+            "error": result.error,
+            "responseBody": result.response_body,
+        }
+        return Response(self.OutputSerializer(data).data)
