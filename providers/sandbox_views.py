@@ -19,6 +19,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from payments.deliveries import amount_format
 from payments.models import Payment
 from payments.postbacks import postback_receive
 
@@ -42,8 +43,11 @@ def _sandbox_payment(reference: str) -> Payment:
 
 def _billed(payment: Payment) -> tuple[str, str]:
     if payment.provider_amount is not None and payment.provider_currency:
-        return str(payment.provider_amount.normalize()), payment.provider_currency
-    return str(payment.amount.normalize()), payment.currency
+        return (
+            amount_format(payment.provider_amount, payment.provider_currency),
+            payment.provider_currency,
+        )
+    return amount_format(payment.amount, payment.currency), payment.currency
 
 
 @require_http_methods(["GET", "POST"])
