@@ -230,6 +230,15 @@ BIGQUERY_EXPORT_CUSTOMER_NAME = env.bool("BIGQUERY_EXPORT_CUSTOMER_NAME", defaul
 METABASE_SITE_URL = env.str("METABASE_SITE_URL", default="").rstrip("/")
 METABASE_SECRET_KEY = env.str("METABASE_SECRET_KEY", default="")
 METABASE_DASHBOARD_ID = env.int("METABASE_DASHBOARD_ID", default=0)
+# Only `manage.py metabase_provision` uses these (Metabase's REST API, session login).
+METABASE_USERNAME = env.str("METABASE_USERNAME", default="")
+METABASE_PASSWORD = env.str("METABASE_PASSWORD", default="")
+METABASE_DATABASE_ID = env.int("METABASE_DATABASE_ID", default=0)
+
+# Portal invitations. Unset: e-mails are printed to the console.
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="APayGate <no-reply@apaygate.local>")
 
 LOGGING = {
     "version": 1,

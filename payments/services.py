@@ -228,21 +228,27 @@ def _invoice(payment: Payment) -> Payment:
     except ProviderError as exc:
         return _mark_provider_error(payment, exc)
 
-    updated = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.CREATED).update(
-        status=PaymentStatus.PENDING,
-        provider_url=invoice.url,
-        provider_reference=invoice.reference,
-        updated_at=timezone.now(),
-    )
-    payment.refresh_from_db()
-    if updated:
+    now = timezone.now()
+    with transaction.atomic():
+        updated = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.CREATED).update(
+            status=PaymentStatus.PENDING,
+            provider_url=invoice.url,
+            provider_reference=invoice.reference,
+            updated_at=now,
+        )
+        if not updated:  # moved on meanwhile (expired by staff, say): keep what is stored
+            payment.refresh_from_db()
+            return payment
+        payment.status = PaymentStatus.PENDING
+        payment.provider_url, payment.provider_reference = invoice.url, invoice.reference
+        payment.updated_at = now
         event_record(
             type=EventType.INVOICE_CREATED,
             payment=payment,
             payload={"provider_reference": invoice.reference},
         )
-        kv_store(payment)
-        logger.info("payment %s pending at %s", payment.public_id, payment.provider)
+    kv_store(payment)
+    logger.info("payment %s pending at %s", payment.public_id, payment.provider)
     return payment
 
 

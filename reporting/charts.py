@@ -40,11 +40,13 @@ def _nice_max(value: float) -> float:
     return 10 ** (exponent + 1)
 
 
-def _svg(width: int, height: int, label: str, body: list[str], css_class: str) -> SafeString:
+def _svg(
+    width: int, height: int, label: str, body: list[str], css_class: str, font_size: int = 11
+) -> SafeString:
     return mark_safe(  # noqa: S308 - every interpolated label is escaped above
         f'<svg class="chart {css_class}" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg" '
-        f'font-family="system-ui, sans-serif" font-size="11">' + "".join(body) + "</svg>"
+        f'font-family="system-ui, sans-serif" font-size="{font_size}">' + "".join(body) + "</svg>"
     )
 
 
@@ -92,7 +94,7 @@ def horizontal_bars_svg(
     rows: Sequence[tuple[str, float, str, str]], *, label: str, width: int = 280
 ) -> SafeString:
     """Draw one labelled bar per row: (name, value, colour, value text)."""
-    row_h, name_w, value_w = 24, 78, 100
+    row_h, name_w, value_w = 26, 86, 110
     height = max(len(rows), 1) * row_h + 8
     peak = max((v for _, v, _, _ in rows), default=0) or 1
     body: list[str] = []
@@ -109,7 +111,7 @@ def horizontal_bars_svg(
             f'rx="2" fill="{colour}"/>'
             f'<text x="{name_w + w + 6:.1f}" y="{y + 15}" fill="{TEXT}">{escape(text)}</text></g>'
         )
-    return _svg(width, height, label, body, "chart-bars")
+    return _svg(width, height, label, body, "chart-bars", font_size=13)
 
 
 def rate_ring_svg(rate: float | None, *, label: str, detail: str, size: int = 140) -> SafeString:

@@ -1,0 +1,137 @@
+"""The OpenAPI schema: valid, complete for merchants, and served with offline UIs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from openapi_spec_validator import validate
+
+from payments.api import PaymentOutputSerializer
+from payments.api_schema import ERROR_CODES, PaymentSerializer
+from payments.models import PaymentStatus
+
+OPERATIONS = {
+    ("/api/v1/init-payment", "post"),
+    ("/api/v1/payments", "get"),
+    ("/api/v1/payments/{payment_id}", "get"),
+}
+
+
+@pytest.fixture
+def schema(client) -> dict:
+    response = client.get("/api/schema/?format=json")
+    assert response.status_code == 200
+    return json.loads(response.content)
+
+
+def test_schema_is_valid_openapi_in_json_and_yaml(client, schema):
+    validate(schema)
+
+    response = client.get("/api/schema/")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.oai.openapi")
+    validate(yaml.safe_load(response.content))
+
+
+def test_schema_needs_no_token(client):
+    assert client.get("/api/schema/", HTTP_AUTHORIZATION="Token apg_live_wrong").status_code == 200
+
+
+def test_every_merchant_operation_has_summary_description_and_token_security(schema):
+    for path, method in OPERATIONS:
+        operation = schema["paths"][path][method]
+        assert operation["summary"] and operation["description"], path
+        assert operation["security"] == [{"ApiToken": []}], path
+    scheme = schema["components"]["securitySchemes"]["ApiToken"]
+    assert scheme["type"] == "http" and scheme["scheme"] == "bearer"
+    assert "Token <key>" in scheme["description"]
+
+
+def test_every_error_response_lists_its_codes_with_an_example_each(schema):
+    for path, method in OPERATIONS:
+        for status, response in schema["paths"][path][method]["responses"].items():
+            if int(status) < 400:
+                continue
+            codes = ERROR_CODES[int(status)]
+            examples = response["content"]["application/json"]["examples"]
+            assert {e["value"]["code"] for e in examples.values()} == set(codes), (path, status)
+            for code in codes:
+                assert f"`{code}`" in response["description"]
+
+
+def test_init_payment_documents_every_error_status_the_contract_names(schema):
+    responses = schema["paths"]["/api/v1/init-payment"]["post"]["responses"]
+
+    assert {
+        "200",
+        "201",
+        "400",
+        "401",
+        "403",
+        "409",
+        "413",
+        "415",
+        "429",
+        "502",
+        "503",
+        "504",
+    } <= set(responses)
+    assert "Retry-After" in responses["429"]["headers"]
+
+
+def test_init_payment_examples_show_both_seed_spellings(schema):
+    examples = schema["paths"]["/api/v1/init-payment"]["post"]["requestBody"]["content"][
+        "application/json"
+    ]["examples"]
+    bodies = [e["value"] for e in examples.values()]
+
+    assert any("customerEmail" in b and "successUrl" in b for b in bodies)
+    assert any("email" in b and "sussessUrl" in b and "type" in b for b in bodies)
+
+
+def test_statuses_are_a_named_enum_with_every_status(schema):
+    enum = schema["components"]["schemas"]["PaymentStatusEnum"]
+
+    assert enum["enum"] == [s.value for s in PaymentStatus]
+    payment = schema["components"]["schemas"]["Payment"]
+    assert payment["properties"]["status"] == {"$ref": "#/components/schemas/PaymentStatusEnum"}
+
+
+def test_payment_schema_has_the_fields_the_api_returns():
+    assert set(PaymentSerializer().fields) == set(PaymentOutputSerializer().fields)
+
+
+def test_swagger_ui_and_redoc_are_served_from_the_app(client):
+    swagger = client.get("/api/docs/")
+    assert swagger.status_code == 200
+    html = swagger.content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
+
+    script = client.get("/api/docs/?script=")
+    assert script.status_code == 200
+    assert script["Content-Type"].startswith("application/javascript")
+    assert "/api/schema/" in script.content.decode()
+
+    redoc = client.get("/api/redoc/")
+    assert redoc.status_code == 200
+    assert (
+        "/static/drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js"
+        in redoc.content.decode()
+    )
+    assert "googleapis" not in redoc.content.decode()
+
+
+@pytest.mark.parametrize(
+    "asset",
+    [
+        "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js",
+        "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.css",
+        "/static/drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js",
+    ],
+)
+def test_ui_assets_are_served_locally(client, asset):
+    response = client.get(asset)
+
+    assert response.status_code == 200

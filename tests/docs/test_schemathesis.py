@@ -1,0 +1,62 @@
+"""schemathesis against the live app: every check, examples + coverage + fuzzing phases.
+
+A real merchant (sandbox provider, so no third party is called) and a real token; the run
+is bounded (examples per operation and wall time) so it stays well under two minutes.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.factories import MerchantFactory, make_token
+
+SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "30"))
+MAX_SECONDS = int(os.environ.get("SCHEMATHESIS_MAX_SECONDS", "90"))
+
+
+@pytest.fixture
+def live_merchant_token(transactional_db) -> str:
+    merchant = MerchantFactory(slug="fuzz", name="Fuzz Shop", provider="sandbox")
+    return make_token(merchant=merchant)[1]
+
+
+def test_schemathesis_finds_no_failure(live_server, live_merchant_token, settings, tmp_path):
+    settings.POSTBACK_TIMEOUT = 2.0  # /postbacks/test calls out; keep fuzzed calls short
+    command = [
+        str(SCHEMATHESIS),
+        "run",
+        f"{live_server.url}/api/schema/?format=json",
+        "--checks",
+        "all",
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--max-examples",
+        str(MAX_EXAMPLES),
+        "--max-time",
+        str(MAX_SECONDS),
+        "--seed",
+        "20260101",
+        "--generation-database",
+        "none",
+        "--request-timeout",
+        "20",
+        "--header",
+        f"Authorization: Token {live_merchant_token}",
+        "--no-color",
+        "--report",
+        "junit",
+        "--report-dir",
+        str(tmp_path),
+    ]
+
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=MAX_SECONDS + 60, cwd=tmp_path
+    )
+
+    assert done.returncode == 0, done.stdout[-20000:] + done.stderr[-5000:]

@@ -1,0 +1,32 @@
+"""The hosted waiting page in Chromium: it polls, then forwards the shopper once paid."""
+
+from __future__ import annotations
+
+import pytest
+
+from payments.postbacks import postback_receive
+from tests.factories import MerchantFactory, PaymentFactory
+from tests.payments.test_postbacks import sandbox_raw
+
+pytestmark = [pytest.mark.e2e, pytest.mark.urls("tests.payments.urls_with_waiting")]
+
+
+def test_waiting_page_forwards_to_the_merchant_when_the_payment_succeeds(
+    live_server, page, screenshot_dir
+):
+    payment = PaymentFactory(
+        merchant=MerchantFactory(provider="sandbox"),
+        success_url=f"{live_server.url}/healthz?from=merchant-success",
+        error_url=f"{live_server.url}/healthz?from=merchant-error",
+    )
+
+    page.goto(f"{live_server.url}/integration/status?id={payment.public_id}")
+    page.wait_for_selector("#waiting")
+    page.screenshot(path=str(screenshot_dir / "1-waiting.png"), full_page=True)
+    assert page.text_content("#status-text") == "pending"
+
+    # the provider confirms (inside Telegram, say) while the shopper waits here
+    assert postback_receive(provider_key="sandbox", raw=sandbox_raw(payment)).code == "applied"
+
+    page.wait_for_url("**/healthz?from=merchant-success", timeout=20_000)
+    page.screenshot(path=str(screenshot_dir / "2-forwarded.png"), full_page=True)
