@@ -217,6 +217,10 @@ POSTBACK_RETRY_SCHEDULE = env.list(
     default=[0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400],
 )
 POSTBACK_RETRY_JITTER = env.float("POSTBACK_RETRY_JITTER", default=0.1)
+# A claimed attempt's lease: if its worker dies, the delivery falls due again after this.
+POSTBACK_ATTEMPT_LEASE = env.float("POSTBACK_ATTEMPT_LEASE", default=2 * POSTBACK_TIMEOUT + 5)
+# How long a delivery handed to the broker is left alone before beat hands it out again.
+POSTBACK_QUEUE_LEASE = env.float("POSTBACK_QUEUE_LEASE", default=30.0)
 
 # Analytics.
 BIGQUERY_PROJECT = env.str("BIGQUERY_PROJECT", default="")

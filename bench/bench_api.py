@@ -61,8 +61,13 @@ def prepare_database(env: dict[str, str]) -> str:
         check=False,
     )
     py = str(ROOT / ".venv/bin/python")
-    subprocess.run([py, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [py, "manage.py", "migrate", "--noinput"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     script = (
         "from payments.models import Merchant;"
         "from payments.merchants import merchant_create, api_token_issue;"
@@ -70,8 +75,14 @@ def prepare_database(env: dict[str, str]) -> str:
         "merchant_create(slug='bench', name='Bench', provider='sandbox');"
         "print(api_token_issue(merchant=m, mode='test', label='bench')[1])"
     )
-    out = subprocess.run([py, "manage.py", "shell", "-c", script], cwd=ROOT, env=env, check=True,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [py, "manage.py", "shell", "-c", script],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return out.stdout.strip().splitlines()[-1]
 
 
@@ -125,9 +136,20 @@ def main() -> None:
     token = prepare_database(env)
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "apaygate.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(args.workers), "--threads", "4", "--log-level", "warning"],
-        cwd=ROOT, env=env,
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "apaygate.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.workers),
+            "--threads",
+            "4",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     try:
         for _ in range(100):
@@ -140,15 +162,27 @@ def main() -> None:
         counter = iter(range(10**9))
 
         def init_payment(session) -> bool:
-            body = {"id": f"bench-{time.time_ns()}-{next(counter)}", "amount": "10.00",
-                    "currency": "USD", "successUrl": "https://shop.example/s",
-                    "errorUrl": "https://shop.example/e"}
+            body = {
+                "id": f"bench-{time.time_ns()}-{next(counter)}",
+                "amount": "10.00",
+                "currency": "USD",
+                "successUrl": "https://shop.example/s",
+                "errorUrl": "https://shop.example/e",
+            }
             r = session.post(f"{base}/api/v1/init-payment", json=body, headers=headers, timeout=10)
             return r.status_code == 201
 
-        first = requests.post(f"{base}/api/v1/init-payment", headers=headers, timeout=10, json={
-            "amount": "10.00", "currency": "USD", "successUrl": "https://shop.example/s",
-            "errorUrl": "https://shop.example/e"}).json()
+        first = requests.post(
+            f"{base}/api/v1/init-payment",
+            headers=headers,
+            timeout=10,
+            json={
+                "amount": "10.00",
+                "currency": "USD",
+                "successUrl": "https://shop.example/s",
+                "errorUrl": "https://shop.example/e",
+            },
+        ).json()
         pay_url = first["url"]
 
         def redirect(session) -> bool:
@@ -160,20 +194,35 @@ def main() -> None:
             return r.status_code == 404
 
         results = [
-            drive("baseline (Django 404, no view)", baseline, threads=args.threads, seconds=args.seconds),
-            drive("GET /integration/pay (302)", redirect, threads=args.threads, seconds=args.seconds),
-            drive("POST /api/v1/init-payment (sandbox)", init_payment, threads=args.threads,
-                  seconds=args.seconds),
+            drive(
+                "baseline (Django 404, no view)",
+                baseline,
+                threads=args.threads,
+                seconds=args.seconds,
+            ),
+            drive(
+                "GET /integration/pay (302)", redirect, threads=args.threads, seconds=args.seconds
+            ),
+            drive(
+                "POST /api/v1/init-payment (sandbox)",
+                init_payment,
+                threads=args.threads,
+                seconds=args.seconds,
+            ),
         ]
     finally:
         server.terminate()
         server.wait(timeout=10)
 
-    print(f"\ngunicorn {args.workers} workers x 4 threads, {args.threads} client threads, "
-          f"{args.seconds:.0f} s each, {os.cpu_count()} CPUs, PostgreSQL + Redis on loopback")
+    print(
+        f"\ngunicorn {args.workers} workers x 4 threads, {args.threads} client threads, "
+        f"{args.seconds:.0f} s each, {os.cpu_count()} CPUs, PostgreSQL + Redis on loopback"
+    )
     print(f"{'route':40} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
     for r in results:
-        print(f"{r['name']:40} {r['rps']:8.0f} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f} {r['errors']:7d}")
+        print(
+            f"{r['name']:40} {r['rps']:8.0f} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f} {r['errors']:7d}"
+        )
     base_rps = results[0]["rps"]
     for r in results[1:]:
         print(f"{r['name']}: {r['rps'] / base_rps:.0%} of the baseline's throughput")

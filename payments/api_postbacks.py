@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -15,6 +14,7 @@ from rest_framework.views import APIView
 from apaygate.http import url_host_is_refused
 
 from .api_errors import ApiError
+from .api_schema import payment_postback_resend_schema, postback_test_schema
 from .deliveries import ResendRefused, delivery_send_test, payment_postback_resend
 from .selectors import payment_get_for_merchant
 
@@ -22,19 +22,14 @@ from .selectors import payment_get_for_merchant
 class PostbackResendApi(APIView):
     """Queue the payment's latest postback again (same webhook-id, fresh retry schedule)."""
 
-    class OutputSerializer(serializers.Serializer):
+    class ResendOutputSerializer(serializers.Serializer):
         status = serializers.CharField(default="success")
         paymentId = serializers.CharField()
         webhookId = serializers.CharField()
         event = serializers.CharField()
         deliveryStatus = serializers.CharField()
 
-    @extend_schema(
-        summary="Resend a payment's postback",
-        tags=["postbacks"],
-        request=None,
-        responses={202: OutputSerializer},
-    )
+    @payment_postback_resend_schema
     def post(self, request, payment_id: str):
         payment = payment_get_for_merchant(merchant=request.user.merchant, public_id=payment_id)
         if payment is None:
@@ -51,7 +46,7 @@ class PostbackResendApi(APIView):
             "event": delivery.event,
             "deliveryStatus": delivery.status,
         }
-        return Response(self.OutputSerializer(data).data, status=status.HTTP_202_ACCEPTED)
+        return Response(self.ResendOutputSerializer(data).data, status=status.HTTP_202_ACCEPTED)
 
 
 class PostbackTestApi(APIView):
@@ -69,12 +64,7 @@ class PostbackTestApi(APIView):
         error = serializers.CharField(allow_blank=True)
         responseBody = serializers.CharField(allow_blank=True)
 
-    @extend_schema(
-        summary="Send a test postback",
-        tags=["postbacks"],
-        request=InputSerializer,
-        responses={200: OutputSerializer},
-    )
+    @postback_test_schema
     def post(self, request):
         form = self.InputSerializer(data=request.data)
         form.is_valid(raise_exception=True)

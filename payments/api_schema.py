@@ -15,6 +15,7 @@ from collections import defaultdict
 import iso4217
 from drf_spectacular.extensions import (
     OpenApiAuthenticationExtension,
+    OpenApiSerializerExtension,
     OpenApiSerializerFieldExtension,
 )
 from drf_spectacular.plumbing import ResolvedComponent
@@ -172,15 +173,22 @@ def _url(description: str) -> dict:
 
 COMMON_PROPERTIES = {
     "id": {
-        "type": "string",
-        "minLength": 1,
-        "maxLength": 128,
-        "pattern": r"^[^\s\x00]([^\x00]*[^\s\x00])?$",
         "description": (
             "Your transaction id. Optional, but without it there are no postbacks. Makes the "
             "request idempotent: the same id with the same fields returns the first answer "
-            "(200), with other fields a 409."
+            "(200), with other fields a 409. An integer is taken as its digits."
         ),
+        "oneOf": [
+            {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 128,
+                # Surrounding whitespace is trimmed; what is left must not be empty.
+                "pattern": r"^[^\x00]*[^\s\x00][^\x00]*$",
+            },
+            # A JSON integer is taken as its digits (so at most 128 of them, sign included).
+            {"type": "integer", "minimum": 1 - 10**127, "maximum": 10**128 - 1},
+        ],
         "example": "sddc",
     },
     "customerEmail": {
@@ -191,10 +199,11 @@ COMMON_PROPERTIES = {
         "example": "shopper@example.com",
     },
     "customerName": {
-        "type": "string",
-        "maxLength": 256,
-        "pattern": r"^[^\x00]*$",
         "description": "The shopper's name, optional. Alias: `name`.",
+        "oneOf": [
+            {"type": "string", "maxLength": 256, "pattern": r"^[^\x00]*$"},
+            {"type": "integer", "minimum": 1 - 10**255, "maximum": 10**256 - 1},
+        ],
         "example": "UserName",
     },
     "successUrl": _url(
@@ -209,6 +218,26 @@ COMMON_PROPERTIES = {
 }
 
 
+def _variant_name(kind: str, digits: int) -> str:
+    return "InitPaymentCrypto" if kind == "crypto" else f"InitPaymentFiat{digits}Decimals"
+
+
+def _currency_enum_name(kind: str, digits: int) -> str:
+    return "CryptoCurrencyEnum" if kind == "crypto" else f"Fiat{digits}DecimalsCurrencyEnum"
+
+
+def _currency_enum(kind: str, digits: int, codes: list[str]) -> dict:
+    return {
+        "type": "string",
+        "enum": codes,
+        "description": (
+            f"Currencies with {digits} decimals: ISO 4217 codes, supported crypto codes, or "
+            "`TeleUSD`/`TUSD`. Tele.Store merchants may leave `currency` out (default "
+            "`TeleUSD`); everyone else sends it."
+        ),
+    }
+
+
 def _variant(kind: str, digits: int, codes: list[str]) -> dict:
     return {
         "title": f"{kind} currency with {digits} decimals",
@@ -217,24 +246,29 @@ def _variant(kind: str, digits: int, codes: list[str]) -> dict:
         "properties": {
             **COMMON_PROPERTIES,
             "amount": _amount_schema(digits),
-            "currency": {
-                "type": "string",
-                "enum": codes,
-                "description": (
-                    "ISO 4217 code, a supported crypto code, or `TeleUSD`/`TUSD`. Tele.Store "
-                    "merchants may leave it out (default `TeleUSD`); everyone else sends it."
-                ),
-            },
+            "currency": {"$ref": f"#/components/schemas/{_currency_enum_name(kind, digits)}"},
             "type": {
                 "type": "string",
-                "enum": [kind],
+                "pattern": f"^{kind}$",
                 "description": "`fiat` or `crypto`. Optional: inferred from the currency.",
             },
         },
     }
 
 
+VARIANTS = {
+    _variant_name(kind, digits): _variant(kind, digits, codes)
+    for (kind, digits), codes in _currency_groups().items()
+}
+CURRENCY_ENUMS = {
+    _currency_enum_name(kind, digits): _currency_enum(kind, digits, codes)
+    for (kind, digits), codes in _currency_groups().items()
+}
+
 INIT_PAYMENT_REQUEST = {
+    "type": "object",
+    "required": ["amount", "currency", "successUrl", "errorUrl"],
+    "additionalProperties": True,  # unknown fields are ignored, not refused
     "description": (
         "Both integrations' spellings are accepted: `customerEmail`/`email`, "
         "`customerName`/`name`, `successUrl`/`sussessUrl` (the first is canonical and wins "
@@ -244,6 +278,27 @@ INIT_PAYMENT_REQUEST = {
         _variant(kind, digits, codes) for (kind, digits), codes in _currency_groups().items()
     ],
 }
+
+
+class InitPaymentRequestSerializer(serializers.Serializer):
+    """Stands for the init-payment body in the schema; the API parses with `InitPaymentInput`."""
+
+
+class InitPaymentRequestExtension(OpenApiSerializerExtension):
+    target_class = InitPaymentRequestSerializer
+
+    def get_name(self, auto_schema, direction):
+        return "InitPayment"
+
+    def map_serializer(self, auto_schema, direction):
+        for name, schema in {**CURRENCY_ENUMS, **VARIANTS}.items():
+            auto_schema.registry.register_on_missing(
+                ResolvedComponent(
+                    name=name, type=ResolvedComponent.SCHEMA, object=name, schema=schema
+                )
+            )
+        return INIT_PAYMENT_REQUEST
+
 
 # --- answers -------------------------------------------------------------------------
 
@@ -279,6 +334,8 @@ ERROR_MEANINGS = {
     "provider_refused": "The provider refused; the payment is kept as `provider_error`.",
     "provider_unavailable": "The provider could not be reached; payment kept as `provider_error`.",
     "provider_timeout": "The provider did not answer in time; payment kept as `provider_error`.",
+    "not_final": "The payment is not final yet: there is no postback to resend.",
+    "no_postback_url": "The payment was created without `id` or `postbackUrl`: no postbacks.",
 }
 EXAMPLE_FIELD_ERRORS = {
     "validation_error": {"amount": ["At most 2 decimal places for this currency."]},
@@ -299,8 +356,8 @@ ErrorSerializer = inline_serializer(
 )
 
 
-def _error(status: int) -> OpenApiResponse:
-    codes = ERROR_CODES[status]
+def _error(status: int, codes: list[str] | None = None) -> OpenApiResponse:
+    codes = codes or ERROR_CODES[status]
     lines = "\n".join(f"- `{code}`: {ERROR_MEANINGS[code]}" for code in codes)
     examples = [
         OpenApiExample(
@@ -417,7 +474,7 @@ init_payment_schema = extend_schema(
         "Idempotent by `id`, or by the `Idempotency-Key` header for requests without `id`."
     ),
     tags=["payments"],
-    request={"application/json": INIT_PAYMENT_REQUEST},
+    request=InitPaymentRequestSerializer,
     parameters=[
         OpenApiParameter(
             "Idempotency-Key",
@@ -542,5 +599,69 @@ payment_list_schema = extend_schema(
             ),
         ),
         **{status: _error(status) for status in (400, 401, 403, 406, 429)},
+    },
+)
+
+payment_postback_resend_schema = extend_schema(
+    operation_id="resend_postback",
+    summary="Resend a payment's postback",
+    description=(
+        "Queues the payment's latest postback again, with the same `webhook-id` (so you can "
+        "drop it if you already have it) and a fresh retry schedule."
+    ),
+    tags=["postbacks"],
+    request=None,
+    parameters=[_PAYMENT_ID_PARAMETER, RETRY_AFTER],
+    responses={
+        202: OpenApiResponse(
+            response=inline_serializer(
+                name="PostbackResendAnswer",
+                fields={
+                    "status": serializers.ChoiceField(choices=["success"]),
+                    "paymentId": serializers.CharField(),
+                    "webhookId": serializers.CharField(),
+                    "event": serializers.CharField(help_text="`payment.<status>`"),
+                    "deliveryStatus": DeliveryStatusField(),
+                },
+            ),
+            description="Queued.",
+        ),
+        **{status: _error(status) for status in (401, 403, 404, 406, 429)},
+        409: _error(409, ["not_final", "no_postback_url"]),
+    },
+)
+
+postback_test_schema = extend_schema(
+    operation_id="send_test_postback",
+    summary="Send a test postback",
+    description=(
+        "Sends one signed postback (`event`: `postback.test`) to `url` now, and reports what "
+        "your endpoint answered. Use it to check your endpoint and signature code."
+    ),
+    tags=["postbacks"],
+    request=inline_serializer(
+        name="PostbackTest",
+        fields={"url": serializers.RegexField(URL_PATTERN, max_length=2048)},
+    ),
+    parameters=[RETRY_AFTER],
+    responses={
+        200: OpenApiResponse(
+            response=inline_serializer(
+                name="PostbackTestAnswer",
+                fields={
+                    "status": serializers.ChoiceField(choices=["success"]),
+                    "delivered": serializers.BooleanField(help_text="Your endpoint answered 2xx."),
+                    "webhookId": serializers.CharField(),
+                    "statusCode": serializers.IntegerField(allow_null=True),
+                    "durationMs": serializers.IntegerField(),
+                    "error": serializers.CharField(allow_blank=True),
+                    "responseBody": serializers.CharField(
+                        allow_blank=True, help_text="The first 2 KB of your answer."
+                    ),
+                },
+            ),
+            description="Sent (whatever your endpoint answered: see `delivered`).",
+        ),
+        **{status: _error(status) for status in (400, 401, 403, 406, 415, 429)},
     },
 )

@@ -76,15 +76,12 @@ def _attempt_lease() -> timedelta:
     One attempt takes at most the connect timeout plus the read timeout; the margin
     covers the database writes around it.
     """
-    seconds = getattr(settings, "POSTBACK_ATTEMPT_LEASE", None)
-    if seconds is None:
-        seconds = 2 * settings.POSTBACK_TIMEOUT + 5
-    return timedelta(seconds=float(seconds))
+    return timedelta(seconds=settings.POSTBACK_ATTEMPT_LEASE)
 
 
 def _queue_lease() -> timedelta:
     """How long a queued row waits for its worker before the dispatcher queues it again."""
-    return timedelta(seconds=float(getattr(settings, "POSTBACK_QUEUE_LEASE", 30)))
+    return timedelta(seconds=settings.POSTBACK_QUEUE_LEASE)
 
 
 @dataclass(frozen=True)

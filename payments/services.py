@@ -230,25 +230,23 @@ def _invoice(payment: Payment) -> Payment:
 
     now = timezone.now()
     with transaction.atomic():
-        updated = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.CREATED).update(
-            status=PaymentStatus.PENDING,
-            provider_url=invoice.url,
-            provider_reference=invoice.reference,
-            updated_at=now,
+        # The invoice is stored whatever the status: a verified postback may have
+        # overtaken this write (and moved the payment on) while the provider answered.
+        Payment.objects.filter(pk=payment.pk, provider_reference="").update(
+            provider_url=invoice.url, provider_reference=invoice.reference, updated_at=now
         )
-        if not updated:  # moved on meanwhile (expired by staff, say): keep what is stored
-            payment.refresh_from_db()
-            return payment
-        payment.status = PaymentStatus.PENDING
-        payment.provider_url, payment.provider_reference = invoice.url, invoice.reference
-        payment.updated_at = now
+        moved = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.CREATED).update(
+            status=PaymentStatus.PENDING, updated_at=now
+        )
+        payment.refresh_from_db()
         event_record(
             type=EventType.INVOICE_CREATED,
             payment=payment,
             payload={"provider_reference": invoice.reference},
         )
-    kv_store(payment)
-    logger.info("payment %s pending at %s", payment.public_id, payment.provider)
+    if moved:
+        kv_store(payment)
+    logger.info("payment %s %s at %s", payment.public_id, payment.status, payment.provider)
     return payment
 
 

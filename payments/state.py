@@ -7,8 +7,10 @@ check and apply a transition, so two postbacks racing for one payment cannot bot
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.utils import timezone
 
+from .kv import kv_forget
 from .models import FINAL_STATUSES, Payment, PaymentStatus
 
 S = PaymentStatus
@@ -57,4 +59,8 @@ def payment_transition(*, payment: Payment, target: str) -> Payment:
         payment.finalized_at = now
         fields.append("finalized_at")
     payment.save(update_fields=fields)
+    # The KV copy carries the status the redirect views act on: drop it once the change
+    # is committed, so /integration/pay never sends a shopper to a closed invoice.
+    public_id = payment.public_id
+    transaction.on_commit(lambda: kv_forget(public_id))
     return payment

@@ -19,7 +19,9 @@ def hmac_sha256_hex(secret: str, message: bytes) -> str:
 def require_secret(secret: str, provider: str) -> str:
     """Refuse every postback when the secret is not configured, rather than accept any."""
     if not secret:
-        raise PostbackRejected(f"{provider} postback secret is not configured", code="not_configured")
+        raise PostbackRejected(
+            f"{provider} postback secret is not configured", code="not_configured"
+        )
     return secret
 
 

@@ -79,7 +79,9 @@ class TeleProvider(Provider):
         partner = data.get("partnerInfo") or {}
         outcome = STATUS_MAP.get(str(data.get("status", "")).lower())
         if not isinstance(partner, dict) or not partner.get("id") or outcome is None:
-            raise PostbackRejected("postback lacks partnerInfo.id or a known status", code="malformed")
+            raise PostbackRejected(
+                "postback lacks partnerInfo.id or a known status", code="malformed"
+            )
         return ProviderEvent(
             payment_id=str(partner["id"]),
             outcome=outcome,
@@ -89,4 +91,3 @@ class TeleProvider(Provider):
             paid_currency=str(data.get("currency", "")),
             raw=data,
         )
-

@@ -8,7 +8,7 @@ from payments.postbacks import postback_receive
 from tests.factories import MerchantFactory, PaymentFactory
 from tests.payments.test_postbacks import sandbox_raw
 
-pytestmark = [pytest.mark.e2e, pytest.mark.urls("tests.payments.urls_with_waiting")]
+pytestmark = pytest.mark.e2e
 
 
 def test_waiting_page_forwards_to_the_merchant_when_the_payment_succeeds(

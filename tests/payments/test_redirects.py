@@ -7,6 +7,7 @@ from django.core.cache import cache
 
 from payments.kv import kv_get, kv_store
 from payments.models import EventType, PaymentStatus
+from payments.state import payment_transition
 from tests.factories import PaymentFactory
 
 pytestmark = pytest.mark.django_db
@@ -83,3 +84,17 @@ def test_return_with_unknown_id_is_404_not_a_redirect(client):
 
     assert response.status_code == 404
     assert "Location" not in response
+
+
+def test_pay_after_the_status_changed_shows_the_status_not_the_stale_kv_entry(
+    client, django_capture_on_commit_callbacks
+):
+    payment = PaymentFactory(status=PaymentStatus.PENDING)
+    kv_store(payment)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        payment_transition(payment=payment, target=PaymentStatus.SUCCEEDED)
+
+    response = client.get(f"/integration/pay?id={payment.public_id}")
+    assert response.status_code == 200
+    assert b"succeeded" in response.content

@@ -7,7 +7,7 @@ import pytest
 from payments.models import PaymentStatus
 from tests.factories import PaymentFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.payments.urls_with_waiting")]
+pytestmark = pytest.mark.django_db
 
 
 def test_waiting_page_polls_the_status_endpoint_while_pending(client):
