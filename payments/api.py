@@ -125,6 +125,9 @@ class PaymentListApi(APIView):
         status = serializers.ChoiceField(choices=PaymentStatus.choices, required=False)
         created_after = serializers.DateTimeField(required=False)
         created_before = serializers.DateTimeField(required=False)
+        # Validated here so a malformed page is a 400, not silently the first page.
+        limit = serializers.IntegerField(required=False, min_value=1, max_value=200)
+        offset = serializers.IntegerField(required=False, min_value=0)
 
     class Pagination(LimitOffsetPagination):
         default_limit = 50

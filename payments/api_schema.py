@@ -582,8 +582,12 @@ payment_list_schema = extend_schema(
         OpenApiParameter(
             "created_before", OpenApiTypes.DATETIME, description="ISO 8601, exclusive."
         ),
-        OpenApiParameter("limit", OpenApiTypes.INT, description="Page size, 1 to 200 (50)."),
-        OpenApiParameter("offset", OpenApiTypes.INT, description="Rows to skip."),
+        OpenApiParameter(
+            "limit",
+            {"type": "integer", "minimum": 1, "maximum": 200},
+            description="Page size, 1 to 200 (default 50).",
+        ),
+        OpenApiParameter("offset", {"type": "integer", "minimum": 0}, description="Rows to skip."),
         RETRY_AFTER,
     ],
     responses={
