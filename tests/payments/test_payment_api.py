@@ -70,7 +70,10 @@ def test_list_is_paginated(api, merchant):
     assert page["next"]
 
 
-@pytest.mark.parametrize("params", [{"status": "bogus"}, {"created_after": "yesterday"}])
+@pytest.mark.parametrize(
+    "params",
+    [{"status": "bogus"}, {"created_after": "yesterday"}, {"offset": "null"}, {"limit": 0}],
+)
 def test_list_rejects_bad_filters_with_json_400(api, params):
     response = api.get("/api/v1/payments", params)
 
