@@ -574,7 +574,11 @@ payment_list_schema = extend_schema(
     description="Your payments, newest first, paginated with `limit` and `offset`.",
     tags=["payments"],
     parameters=[
-        OpenApiParameter("id", OpenApiTypes.STR, description="Your transaction id."),
+        OpenApiParameter(
+            "id",
+            {"type": "string", "maxLength": 128, "pattern": r"^[^\x00]*$"},
+            description="Your transaction id.",
+        ),
         OpenApiParameter("status", OpenApiTypes.STR, enum=[s.value for s in PaymentStatus]),
         OpenApiParameter(
             "created_after", OpenApiTypes.DATETIME, description="ISO 8601, inclusive."

@@ -74,3 +74,28 @@ def test_revoke_token_with_unknown_or_short_prefix_fails():
         run("revoke_token", "apg_live_zzzzzzzz")
     with pytest.raises(CommandError, match="at least"):
         run("revoke_token", "apg")
+
+
+def test_demo_setup_creates_the_demo_merchant_once_and_reuses_its_token(settings, tmp_path):
+    settings.DEMO_TOKEN_FILE = tmp_path / "demo-token"
+
+    first = run("demo_setup")[-1]
+    second = run("demo_setup")[-1]
+
+    assert first == second
+    assert first.startswith("apg_test_")
+    assert Merchant.objects.filter(slug=settings.DEMO_MERCHANT_SLUG).count() == 1
+    assert ApiToken.objects.get(digest=token_digest(first)).merchant.provider == "sandbox"
+
+
+def test_demo_setup_issues_a_new_token_when_the_saved_one_was_revoked(settings, tmp_path):
+    from payments.merchants import api_token_revoke
+
+    settings.DEMO_TOKEN_FILE = tmp_path / "demo-token"
+    first = run("demo_setup")[-1]
+    api_token_revoke(token=ApiToken.objects.get(digest=token_digest(first)))
+
+    second = run("demo_setup")[-1]
+
+    assert second != first
+    assert (tmp_path / "demo-token").read_text().strip() == second
