@@ -133,6 +133,8 @@ CELERY_BEAT_SCHEDULE = {
     "export-events-to-bigquery": {
         "task": "reporting.tasks.export_events_to_bigquery",
         "schedule": env.float("BIGQUERY_EXPORT_INTERVAL", default=10.0),
+        # Ticks are not worth keeping while no worker runs: the next one does the same work.
+        "options": {"expires": 60},
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(RUN_DIR / "celerybeat-schedule")
@@ -227,6 +229,8 @@ BIGQUERY_PROJECT = env.str("BIGQUERY_PROJECT", default="")
 BIGQUERY_DATASET = env.str("BIGQUERY_DATASET", default="apaygate")
 BIGQUERY_API_ENDPOINT = env.str("BIGQUERY_API_ENDPOINT", default="")
 BIGQUERY_EXPORT_INTERVAL = env.float("BIGQUERY_EXPORT_INTERVAL", default=10.0)
+# Seconds one BigQuery request may take before the batch is left for the next run.
+BIGQUERY_REQUEST_TIMEOUT = env.float("BIGQUERY_REQUEST_TIMEOUT", default=30.0)
 BIGQUERY_BATCH_SIZE = env.int("BIGQUERY_BATCH_SIZE", default=500)
 BIGQUERY_EXPORT_RAW_EMAIL = env.bool("BIGQUERY_EXPORT_RAW_EMAIL", default=False)
 BIGQUERY_EXPORT_CUSTOMER_NAME = env.bool("BIGQUERY_EXPORT_CUSTOMER_NAME", default=False)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from payments import health
 
 urlpatterns = [
+    path("", RedirectView.as_view(url="/docs/", permanent=False), name="home"),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("api/v1/", include("payments.urls_api")),

@@ -16,6 +16,7 @@ from apaygate.http import url_host_is_refused
 from .api_errors import ApiError
 from .api_schema import payment_postback_resend_schema, postback_test_schema
 from .deliveries import ResendRefused, delivery_send_test, payment_postback_resend
+from .inputs import MerchantUrlField
 from .selectors import payment_get_for_merchant
 
 
@@ -53,7 +54,7 @@ class PostbackTestApi(APIView):
     """Send a signed test postback to a URL now and report the merchant's answer."""
 
     class InputSerializer(serializers.Serializer):
-        url = serializers.URLField(max_length=2048)
+        url = MerchantUrlField()
 
     class OutputSerializer(serializers.Serializer):
         status = serializers.CharField(default="success")

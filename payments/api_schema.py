@@ -158,7 +158,15 @@ def _amount_schema(digits: int) -> dict:
     }
 
 
-URL_PATTERN = r"^https://[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(/[A-Za-z0-9._~%/-]*)?$"
+# Python's `\s` (what DRF's trimming and Django's URL validator use), spelled out: in
+# ECMA regexes, which schema tools may use, `\s` is a different set.
+_SPACE = r"\t-\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST = rf"{_LABEL}(\.{_LABEL})*\.[A-Za-z]{{2,24}}(:[0-9]{{1,5}})?"
+# Merchant URLs (payments/inputs.py MerchantUrlField): https, a host, anything after it.
+URL_PATTERN = rf"^https://{_HOST}([/?#][^\x00]*)?$"
+# The test-postback URL (a DRF URLField): no whitespace after the host.
+TEST_URL_PATTERN = rf"^https://{_HOST}([/?#][^{_SPACE}\x00]*)?$"
 EMAIL_PATTERN = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}$"  # noqa: E501
 
 
@@ -184,7 +192,7 @@ COMMON_PROPERTIES = {
                 "minLength": 1,
                 "maxLength": 128,
                 # Surrounding whitespace is trimmed; what is left must not be empty.
-                "pattern": r"^[^\x00]*[^\s\x00][^\x00]*$",
+                "pattern": rf"^[^\x00]*[^{_SPACE}\x00][^\x00]*$",
             },
             # A JSON integer is taken as its digits (so at most 128 of them, sign included).
             {"type": "integer", "minimum": 1 - 10**127, "maximum": 10**128 - 1},
@@ -568,30 +576,40 @@ payment_detail_schema = extend_schema(
     },
 )
 
+
+def _query(name: str, schema: dict, description: str) -> OpenApiParameter:
+    """A filter parameter; empty (`?name=`) counts as not given."""
+    return OpenApiParameter(
+        name,
+        {"anyOf": [schema, {"type": "string", "maxLength": 0}]},
+        OpenApiParameter.QUERY,
+        description=f"{description} Empty means not set.",
+    )
+
+
 payment_list_schema = extend_schema(
     operation_id="list_payments",
     summary="List payments",
     description="Your payments, newest first, paginated with `limit` and `offset`.",
     tags=["payments"],
     parameters=[
-        OpenApiParameter(
+        # An empty value (`?status=`) means "not set", as in an HTML form; say so.
+        _query(
             "id",
             {"type": "string", "maxLength": 128, "pattern": r"^[^\x00]*$"},
-            description="Your transaction id.",
+            "Your transaction id.",
         ),
-        OpenApiParameter("status", OpenApiTypes.STR, enum=[s.value for s in PaymentStatus]),
-        OpenApiParameter(
-            "created_after", OpenApiTypes.DATETIME, description="ISO 8601, inclusive."
+        _query(
+            "status",
+            {"type": "string", "enum": [s.value for s in PaymentStatus]},
+            "Current status.",
         ),
-        OpenApiParameter(
-            "created_before", OpenApiTypes.DATETIME, description="ISO 8601, exclusive."
+        _query("created_after", {"type": "string", "format": "date-time"}, "ISO 8601, inclusive."),
+        _query("created_before", {"type": "string", "format": "date-time"}, "ISO 8601, exclusive."),
+        _query(
+            "limit", {"type": "integer", "minimum": 1, "maximum": 200}, "Page size (default 50)."
         ),
-        OpenApiParameter(
-            "limit",
-            {"type": "integer", "minimum": 1, "maximum": 200},
-            description="Page size, 1 to 200 (default 50).",
-        ),
-        OpenApiParameter("offset", {"type": "integer", "minimum": 0}, description="Rows to skip."),
+        _query("offset", {"type": "integer", "minimum": 0}, "Rows to skip."),
         RETRY_AFTER,
     ],
     responses={
@@ -649,7 +667,7 @@ postback_test_schema = extend_schema(
     tags=["postbacks"],
     request=inline_serializer(
         name="PostbackTest",
-        fields={"url": serializers.RegexField(URL_PATTERN, max_length=2048)},
+        fields={"url": serializers.RegexField(TEST_URL_PATTERN, max_length=2048)},
     ),
     parameters=[RETRY_AFTER],
     responses={

@@ -1,4 +1,9 @@
-"""`GET /healthz`: can this instance reach its database, cache and broker?"""
+"""`GET /healthz`: can this instance reach its database, cache and broker?
+
+The body also carries an `export` section (BigQuery backlog and lag). It is detail for
+operators and never turns the answer into a 503: BigQuery being off or down delays
+analytics, it does not stop payments.
+"""
 
 from __future__ import annotations
 
@@ -53,9 +58,22 @@ def run_checks() -> dict[str, dict]:
     return results
 
 
+def export_detail() -> dict:
+    """Describe the BigQuery export backlog; an error here is reported, never fatal."""
+    from reporting.export import export_status
+
+    try:
+        return export_status()
+    except Exception as exc:
+        logger.warning("health export detail failed: %s", type(exc).__name__)
+        return {"error": type(exc).__name__}
+
+
 @never_cache
 def healthz(request):
     checks = run_checks()
     healthy = all(c["ok"] for c in checks.values())
     body = {"status": "ok" if healthy else "unavailable", "checks": checks}
+    if checks["database"]["ok"]:
+        body["export"] = export_detail()
     return JsonResponse(body, status=200 if healthy else 503)

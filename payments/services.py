@@ -86,7 +86,8 @@ def _resolve_currency(*, merchant: Merchant, data: dict) -> dict:
     if not data.get("currency"):
         if provider.default_currency:
             data["currency"] = TELE_USD
-            data.setdefault("type", "fiat")
+            if data.setdefault("type", "fiat") != "fiat":
+                errors["type"] = ["TeleUSD (the default currency) is fiat."]
         else:
             errors["currency"] = ["This field is required for this merchant."]
     elif data["currency"] == TELE_USD and merchant.provider not in {"tele", SANDBOX}:

@@ -29,9 +29,10 @@ OUTCOMES = {"success": "succeeded", "failure": "failed"}
 
 def sandbox_secret() -> str:
     """Return the sandbox signing secret in `whsec_` form."""
-    raw = settings.SANDBOX_POSTBACK_SECRET or hashlib.sha256(
-        b"apaygate-sandbox:" + settings.SECRET_KEY.encode()
-    ).hexdigest()
+    raw = (
+        settings.SANDBOX_POSTBACK_SECRET
+        or hashlib.sha256(b"apaygate-sandbox:" + settings.SECRET_KEY.encode()).hexdigest()
+    )
     return "whsec_" + base64.b64encode(raw.encode()).decode()
 
 

@@ -18,6 +18,8 @@ from tests.factories import MerchantFactory, make_token
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "30"))
 MAX_SECONDS = int(os.environ.get("SCHEMATHESIS_MAX_SECONDS", "90"))
+# Fixed so a CI failure reproduces; set another seed to explore further.
+SEED = os.environ.get("SCHEMATHESIS_SEED", "20260101")
 
 
 @pytest.fixture
@@ -41,7 +43,7 @@ def test_schemathesis_finds_no_failure(live_server, live_merchant_token, setting
         "--max-time",
         str(MAX_SECONDS),
         "--seed",
-        "20260101",
+        SEED,
         "--generation-database",
         "none",
         "--request-timeout",

@@ -441,3 +441,19 @@ def test_throttling_answers_429_with_retry_after(api, settings):
     assert codes == [200, 200, 200, 429]
     assert last.json()["code"] == "rate_limited"
     assert int(last["Retry-After"]) > 0
+
+
+@responses.activate
+def test_crypto_type_without_a_currency_is_refused_for_tele(tele):
+    body = {k: v for k, v in BODY.items() if k != "currency"}
+
+    response = post(client_for(tele), {**body, "type": "crypto"})
+
+    assert response.status_code == 400
+    assert "type" in response.json()["errors"]
+    assert not responses.calls
+
+
+def test_the_site_root_leads_to_the_docs(client):
+    response = client.get("/")
+    assert (response.status_code, response["Location"]) == (302, "/docs/")

@@ -167,6 +167,7 @@ def test_resend_needs_a_token(client):
 
 def test_merchant_sends_a_test_postback(api, merchant, receiver, settings):
     settings.POSTBACK_ALLOW_PRIVATE = True
+    settings.DEBUG = True  # the loopback receiver speaks plain http
     receiver.secrets = [merchant.postback_secret]
 
     response = api.post("/api/v1/postbacks/test", {"url": receiver.url}, format="json")
@@ -181,6 +182,7 @@ def test_merchant_sends_a_test_postback(api, merchant, receiver, settings):
 
 def test_test_postback_to_a_private_address_is_refused(api, settings, receiver):
     settings.POSTBACK_ALLOW_PRIVATE = False
+    settings.DEBUG = True  # so the address rule, not the https rule, is what refuses it
 
     response = api.post("/api/v1/postbacks/test", {"url": receiver.url}, format="json")
 
@@ -242,3 +244,12 @@ def test_admin_single_resend(staff_client):
     assert response.status_code == 302
     d.refresh_from_db()
     assert d.status == DeliveryStatus.PENDING
+
+
+def test_test_postback_url_must_be_https_when_debug_is_off(api, settings):
+    settings.DEBUG = False
+
+    response = api.post("/api/v1/postbacks/test", {"url": "http://93.184.216.34/pb"}, format="json")
+
+    assert response.status_code == 400
+    assert "url" in response.json()["errors"]
