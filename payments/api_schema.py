@@ -30,6 +30,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from .currencies import CRYPTO_CODES, TELE_USD_ALIASES, currency_lookup
+from .inputs import MERCHANT_URL_PATTERN, SPACE_CLASS
 from .models import DeliveryStatus, PaymentStatus, PaymentType
 
 MAX_INTEGER_DIGITS = 12
@@ -158,15 +159,12 @@ def _amount_schema(digits: int) -> dict:
     }
 
 
-# Python's `\s` (what DRF's trimming and Django's URL validator use), spelled out: in
-# ECMA regexes, which schema tools may use, `\s` is a different set.
-_SPACE = r"\t-\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_HOST = rf"{_LABEL}(\.{_LABEL})*\.[A-Za-z]{{2,24}}(:[0-9]{{1,5}})?"
-# Merchant URLs (payments/inputs.py MerchantUrlField): https, a host, anything after it.
-URL_PATTERN = rf"^https://{_HOST}([/?#][^\x00]*)?$"
-# The test-postback URL (a DRF URLField): no whitespace after the host.
-TEST_URL_PATTERN = rf"^https://{_HOST}([/?#][^{_SPACE}\x00]*)?$"
+# Python's `\s` (what DRF's trimming uses), spelled out: in ECMA regexes, which schema
+# tools may use, `\s` is a different set.
+_SPACE = SPACE_CLASS
+# Merchant URLs: the production rule payments/inputs.py enforces (DEBUG off).
+URL_PATTERN = MERCHANT_URL_PATTERN
+TEST_URL_PATTERN = URL_PATTERN
 EMAIL_PATTERN = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}$"  # noqa: E501
 
 

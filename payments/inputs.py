@@ -6,7 +6,9 @@ what needs the merchant (provider rules, exchange rates, idempotency).
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import re
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
@@ -25,6 +27,23 @@ ALIASES = {"email": "customerEmail", "name": "customerName", "sussessUrl": "succ
 MAX_INTEGER_DIGITS = 12
 MAX_URL_LENGTH = 2048
 
+# The URL grammar we accept, shared with the OpenAPI schema (payments/api_schema.py) so the
+# two cannot drift. In production: https, a DNS name with an alphabetic top-level label,
+# an optional port, then no whitespace or control characters. No user-info part (so no
+# credentials in URLs) and no IP literals: certificates are issued to names, and a name
+# is what the address rules can check again at every delivery. With DEBUG on (local
+# development), plain http, `localhost` and IP literals are accepted too.
+SPACE_CLASS = r"\t-\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_NAME = rf"{_LABEL}(\.{_LABEL})*\.[A-Za-z]{{2,24}}"
+_DEV_HOST = rf"({_NAME}|localhost|[0-9]{{1,3}}(\.[0-9]{{1,3}}){{3}}|\[[0-9A-Fa-f:.]{{2,45}}\])"
+_PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
+_TAIL = rf"(:{_PORT})?([/?#][^{SPACE_CLASS}\x00-\x1f\x7f]*)?$"
+MERCHANT_URL_PATTERN = rf"^https://{_NAME}{_TAIL}"
+DEV_URL_PATTERN = rf"^https?://{_DEV_HOST}{_TAIL}"
+_MERCHANT_URL_RE = re.compile(MERCHANT_URL_PATTERN)
+_DEV_URL_RE = re.compile(DEV_URL_PATTERN)
+
 
 def canonicalize(data: dict) -> dict:
     """Map aliases onto canonical names; the canonical spelling wins when both are sent."""
@@ -41,18 +60,32 @@ class MerchantUrlField(serializers.CharField):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", MAX_URL_LENGTH)
+        kwargs.setdefault("trim_whitespace", False)
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
-        value = super().to_internal_value(data).strip()
-        parts = urlsplit(value)
-        allowed = {"http", "https"} if settings.DEBUG else {"https"}
-        if parts.scheme not in allowed or not parts.hostname:
-            need = "an absolute http(s) URL" if settings.DEBUG else "an absolute https URL"
+        value = super().to_internal_value(data)
+        grammar = _DEV_URL_RE if settings.DEBUG else _MERCHANT_URL_RE
+        if not grammar.match(value) or not _parses(value):
+            need = (
+                "an absolute http(s) URL"
+                if settings.DEBUG
+                else "an absolute https URL with a DNS host name"
+            )
             raise serializers.ValidationError(f"Must be {need}.", code="invalid_url")
-        if parts.username or parts.password:
-            raise serializers.ValidationError("Must not contain credentials.", code="invalid_url")
         return value
+
+
+def _parses(url: str) -> bool:
+    """Reject what matches the grammar but no URL parser takes (`[FBf0]`, port 99999)."""
+    try:
+        parts = urlsplit(url)
+        host, _port = parts.hostname, parts.port
+        if host and ":" in host:
+            ipaddress.IPv6Address(host)
+    except ValueError:
+        return False
+    return True
 
 
 class AmountField(serializers.Field):

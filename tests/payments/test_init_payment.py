@@ -25,7 +25,7 @@ BODY = {
     "currency": "USD",
     "successUrl": "https://shop.example/success",
     "errorUrl": "https://shop.example/error",
-    "postbackUrl": "https://93.184.216.34/postback",
+    "postbackUrl": "https://shop.example/postback",
 }
 
 
@@ -149,7 +149,7 @@ def test_bansky_receives_exactly_the_seed_json_from_the_seed_spellings(bansky):
         "type": "fiat",
         "sussessUrl": "https://shop.example/success",
         "errorUrl": "https://shop.example/error",
-        "postbackUrl": "https://93.184.216.34/api/payment-verify",
+        "postbackUrl": "https://shop.example/api/payment-verify",
     }
 
     response = post(client_for(bansky), seed_body)
@@ -282,6 +282,11 @@ def test_a_replay_of_a_provider_failure_gets_the_same_error(bansky):
         ({"successUrl": "/relative"}, "successUrl"),
         ({"errorUrl": "http://shop.example/plain-http"}, "errorUrl"),
         ({"postbackUrl": "javascript:alert(1)"}, "postbackUrl"),
+        ({"postbackUrl": "https://93.184.216.34/pb"}, "postbackUrl"),
+        ({"successUrl": "https://user:pass@shop.example/x"}, "successUrl"),
+        ({"successUrl": " https://shop.example/x"}, "successUrl"),
+        ({"successUrl": "https://shop.example/a b"}, "successUrl"),
+        ({"errorUrl": "https://shop.example/\nSet-Cookie:x"}, "errorUrl"),
         ({"successUrl": None}, "successUrl"),
     ],
 )

@@ -41,7 +41,8 @@ REFUSED = [
 
 
 @pytest.mark.parametrize("url", REFUSED)
-def test_postback_url_on_an_internal_address_is_refused(api, url):
+def test_postback_url_on_an_internal_address_is_refused(api, settings, url):
+    settings.DEBUG = True  # IP literals pass the URL grammar only in development
     response = api.post("/api/v1/init-payment", {**BODY, "postbackUrl": url}, format="json")
 
     assert response.status_code == 400, url
@@ -49,11 +50,31 @@ def test_postback_url_on_an_internal_address_is_refused(api, url):
     assert not Payment.objects.exists()
 
 
-def test_postback_url_on_a_public_address_is_accepted(api):
+@pytest.mark.parametrize(
+    "url", ["https://127.0.0.1/pb", "http://localhost:8000/pb", "https://[::ffff:10.0.0.1]/pb"]
+)
+def test_the_address_rule_is_what_refuses_internal_literals_in_development(api, settings, url):
+    settings.DEBUG = True
+
+    response = api.post("/api/v1/init-payment", {**BODY, "postbackUrl": url}, format="json")
+
+    assert "private, loopback" in response.json()["errors"]["postbackUrl"][0]
+
+
+def test_postback_url_on_a_public_address_is_accepted_in_development(api, settings):
+    settings.DEBUG = True
     response = api.post(
         "/api/v1/init-payment", {**BODY, "postbackUrl": "https://93.184.216.34/pb"}, format="json"
     )
     assert response.status_code == 201
+
+
+@pytest.mark.parametrize("url", ["https://93.184.216.34/pb", "https://localhost/pb"])
+def test_ip_literals_and_localhost_are_refused_in_production(api, url):
+    response = api.post("/api/v1/init-payment", {**BODY, "postbackUrl": url}, format="json")
+
+    assert response.status_code == 400
+    assert "DNS host name" in response.json()["errors"]["postbackUrl"][0]
 
 
 def test_postback_url_whose_name_does_not_resolve_is_accepted_and_checked_at_delivery(api):
@@ -65,7 +86,7 @@ def test_postback_url_whose_name_does_not_resolve_is_accepted_and_checked_at_del
     assert response.status_code == 201
 
 
-@override_settings(POSTBACK_ALLOW_PRIVATE=True)
+@override_settings(POSTBACK_ALLOW_PRIVATE=True, DEBUG=True)
 def test_private_postback_urls_are_allowed_when_the_setting_is_on(api):
     response = api.post(
         "/api/v1/init-payment", {**BODY, "postbackUrl": "https://127.0.0.1/pb"}, format="json"
