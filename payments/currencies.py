@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 import iso4217
 
@@ -52,3 +53,10 @@ def currency_lookup(raw: str) -> CurrencyInfo | None:
     if digits is None:
         return None
     return CurrencyInfo(code=code, digits=digits, kind="fiat")
+
+
+def amount_format(amount: Decimal, currency: str) -> str:
+    """Write an amount with its currency's minor-unit digits ("100.00", "0.00150000")."""
+    info = currency_lookup(currency)
+    digits = info.digits if info else 2
+    return str(amount.quantize(Decimal(1).scaleb(-digits)))

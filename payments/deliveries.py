@@ -17,27 +17,20 @@ retries so they can drop the repeat, as Standard Webhooks asks of them.
 
 from __future__ import annotations
 
-import json
 import logging
-import random
-import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from email.utils import parsedate_to_datetime
+from datetime import datetime, timedelta
 
 import requests
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from standardwebhooks import Webhook
 
 from apaygate.http import InvalidIPAddress, merchant_session
 
 from .audit import event_record
-from .currencies import currency_lookup
 from .models import (
     DeliveryAttempt,
     DeliveryStatus,
@@ -46,28 +39,21 @@ from .models import (
     Payment,
     PostbackDelivery,
 )
+from .webhooks import (
+    delivery_headers,
+    delivery_payload,
+    iso_timestamp,
+    payload_body,
+    retry_after_seconds,
+    retry_delay_seconds,
+    webhook_id_generate,
+)
 
 logger = logging.getLogger(__name__)
 
 RESPONSE_EXCERPT_BYTES = 2048
-# Retry-After is honoured, but a merchant cannot park a delivery for longer than this.
-MAX_RETRY_AFTER_SECONDS = 24 * 3600
 IN_FLIGHT = "attempt in progress"
 TEST_EVENT = "postback.test"
-# The order merchants read the payload in (PostgreSQL's jsonb does not keep key order).
-PAYLOAD_KEYS = (
-    "event",
-    "id",
-    "paymentId",
-    "status",
-    "amount",
-    "currency",
-    "paidAmount",
-    "paidCurrency",
-    "reviewReason",
-    "createdAt",
-    "updatedAt",
-)
 
 
 def _attempt_lease() -> timedelta:
@@ -101,116 +87,7 @@ class AttemptResult:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-# --- payload and signature -------------------------------------------------------------
-
-
-def _iso(value: datetime) -> str:
-    """Format like DRF does for the API, so both read the same."""
-    text = value.astimezone(UTC).isoformat()
-    return text.removesuffix("+00:00") + "Z"
-
-
-def amount_format(amount: Decimal, currency: str) -> str:
-    """Write an amount with its currency's minor-unit digits ("100.00", "0.00150000")."""
-    info = currency_lookup(currency)
-    digits = info.digits if info else 2
-    return str(amount.quantize(Decimal(1).scaleb(-digits)))
-
-
-def delivery_payload(*, payment: Payment, event: str) -> dict:
-    """Build the body DESIGN "Merchant postbacks" promises, from the payment as it is now."""
-    payload = {
-        "event": event,
-        "id": payment.merchant_reference,
-        "paymentId": payment.public_id,
-        "status": payment.status,
-        "amount": amount_format(payment.amount, payment.currency),
-        "currency": payment.currency,
-        "createdAt": _iso(payment.created_at),
-        "updatedAt": _iso(payment.updated_at),
-    }
-    if payment.needs_review and payment.paid_amount is not None:
-        # A payment held for review: the merchant learns what was actually paid.
-        currency = payment.paid_currency or payment.currency
-        payload["paidAmount"] = amount_format(payment.paid_amount, currency)
-        payload["paidCurrency"] = currency
-        payload["reviewReason"] = payment.review_reason
-    return payload
-
-
-def payload_body(payload: dict) -> str:
-    ordered = {key: payload[key] for key in PAYLOAD_KEYS if key in payload}
-    ordered.update({k: v for k, v in payload.items() if k not in ordered})
-    return json.dumps(ordered, separators=(",", ":"), ensure_ascii=False)
-
-
-def merchant_signing_secrets(merchant: Merchant, *, now: datetime | None = None) -> list[str]:
-    """Return the secrets that sign right now: the current one, and the previous one
-    while a rotation's overlap lasts."""
-    now = now or timezone.now()
-    secrets_ = [merchant.postback_secret]
-    expires = merchant.previous_secret_expires_at
-    if merchant.previous_postback_secret and expires is not None and expires > now:
-        secrets_.append(merchant.previous_postback_secret)
-    return secrets_
-
-
-def delivery_headers(
-    *, merchant: Merchant, webhook_id: str, body: str, at: datetime | None = None
-) -> dict[str, str]:
-    """Return Standard Webhooks headers; one `v1,` signature per active secret."""
-    at = at or timezone.now()
-    at = at.replace(microsecond=0)
-    signatures = [
-        Webhook(secret).sign(webhook_id, at, body) for secret in merchant_signing_secrets(merchant)
-    ]
-    return {
-        "Content-Type": "application/json",
-        "webhook-id": webhook_id,
-        "webhook-timestamp": str(int(at.timestamp())),
-        "webhook-signature": " ".join(signatures),
-    }
-
-
-def webhook_id_generate() -> str:
-    return "msg_" + secrets.token_urlsafe(18)
-
-
-# --- scheduling ------------------------------------------------------------------------
-
-
-def retry_delay_seconds(*, attempts_made: int, retry_after: float | None = None) -> float | None:
-    """Return the wait before the next try after `attempts_made` failed ones, or None to stop.
-
-    `POSTBACK_RETRY_SCHEDULE[n]` is the wait before try n+1 (index 0 is the first, sent
-    at once), so the list's length is the number of tries. Jitter spreads a merchant's
-    recovery burst; Retry-After (429/503) can only lengthen the wait, up to a day.
-    """
-    schedule = settings.POSTBACK_RETRY_SCHEDULE
-    if attempts_made >= len(schedule):
-        return None
-    base = float(schedule[attempts_made])
-    jitter = settings.POSTBACK_RETRY_JITTER
-    delay = base * (1 + random.uniform(-jitter, jitter)) if jitter else base
-    if retry_after is not None:
-        delay = max(delay, min(retry_after, MAX_RETRY_AFTER_SECONDS))
-    return max(delay, 0.0)
-
-
-def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Read a Retry-After header: delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - (now or timezone.now())).total_seconds(), 0.0)
+# --- 410 Gone --------------------------------------------------------------------------
 
 
 def postback_url_disabled(*, merchant: Merchant, url: str) -> bool:
@@ -510,8 +387,8 @@ def delivery_send_test(*, merchant: Merchant, url: str) -> AttemptResult:
         "status": "succeeded",
         "amount": "1.00",
         "currency": "USD",
-        "createdAt": _iso(now),
-        "updatedAt": _iso(now),
+        "createdAt": iso_timestamp(now),
+        "updatedAt": iso_timestamp(now),
     }
     result = postback_send(
         merchant=merchant, url=url, webhook_id=webhook_id_generate(), payload=payload

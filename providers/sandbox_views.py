@@ -19,7 +19,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from payments.deliveries import amount_format
+from payments.currencies import amount_format
 from payments.models import Payment
 from payments.postbacks import postback_receive
 

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 
-from payments.deliveries import delivery_payload, postback_send, webhook_id_generate
+from payments.deliveries import postback_send
 from payments.models import PaymentStatus
+from payments.webhooks import delivery_payload, webhook_id_generate
 from tests.factories import MerchantFactory, PaymentFactory
 
 DOCS_ROOT = Path(__file__).resolve().parents[2] / "docs"

@@ -16,11 +16,10 @@ from payments.deliveries import (
     delivery_enqueue,
     delivery_resend,
     delivery_send_test,
-    retry_after_seconds,
-    retry_delay_seconds,
 )
 from payments.merchants import merchant_rotate_postback_secret
 from payments.models import DeliveryAttempt, DeliveryStatus, EventType, PaymentEvent
+from payments.webhooks import retry_after_seconds, retry_delay_seconds
 from tests.factories import MerchantFactory, PaymentFactory
 
 pytestmark = pytest.mark.django_db
