@@ -90,6 +90,10 @@ class Payment(models.Model):
         ]
         indexes = [
             models.Index(fields=["merchant", "status", "created_at"]),
+            # The portal's list and search: one merchant, live or test, newest first.
+            models.Index(
+                fields=["merchant", "is_test", "created_at"], name="payment_merchant_mode_created"
+            ),
             models.Index(fields=["status", "created_at"]),
             models.Index(fields=["provider", "provider_reference"]),
         ]
