@@ -287,3 +287,41 @@ def test_bigquery_setup_is_safe_to_run_twice_and_adds_missing_columns(bq):
     assert [f.name for f in client.get_table(bq.table).schema] == before
     # the view still answers after being rewritten
     assert bq.query("SELECT COUNT(*) AS n FROM {view}") == [{"n": 0}]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_exporters_never_send_an_event_twice(bq):
+    # given a backlog bigger than one batch, and four exporters started at once
+    # (the emulator ignores insertId, so a double send would show as a duplicate row)
+    import threading
+
+    from django.db import connection
+
+    from reporting.export import export_batch
+
+    for _ in range(20):
+        _payment_lifecycle()
+    start = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def exporter():
+        start.wait()
+        try:
+            while export_batch(batch_size=7).claimed:
+                pass
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    # when
+    threads = [threading.Thread(target=exporter) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+
+    # then
+    assert errors == []
+    assert not PaymentEvent.objects.filter(exported_at__isnull=True).exists()
+    _assert_exactly_once(bq)
