@@ -231,6 +231,8 @@ BIGQUERY_API_ENDPOINT = env.str("BIGQUERY_API_ENDPOINT", default="")
 BIGQUERY_EXPORT_INTERVAL = env.float("BIGQUERY_EXPORT_INTERVAL", default=10.0)
 # Seconds one BigQuery request may take before the batch is left for the next run.
 BIGQUERY_REQUEST_TIMEOUT = env.float("BIGQUERY_REQUEST_TIMEOUT", default=30.0)
+# Seconds an exporter holds the events it is sending; a crashed one's events are free after.
+BIGQUERY_CLAIM_LEASE = env.float("BIGQUERY_CLAIM_LEASE", default=300.0)
 BIGQUERY_BATCH_SIZE = env.int("BIGQUERY_BATCH_SIZE", default=500)
 BIGQUERY_EXPORT_RAW_EMAIL = env.bool("BIGQUERY_EXPORT_RAW_EMAIL", default=False)
 BIGQUERY_EXPORT_CUSTOMER_NAME = env.bool("BIGQUERY_EXPORT_CUSTOMER_NAME", default=False)

@@ -152,11 +152,45 @@ def _record(outcome: _SendOutcome, *, exported_at: datetime, also_exported: Sequ
         logger.warning("bigquery export refused event %s: %s", event_id, message[:300])
 
 
-def _with_rows(queryset: QuerySet[PaymentEvent]) -> QuerySet[PaymentEvent]:
-    # Lock only the event rows: the payment and merchant rows are read, never claimed.
-    return queryset.select_related("payment", "merchant").select_for_update(
-        skip_locked=True, of=("self",)
+def _claim(queryset: QuerySet[PaymentEvent], *, limit: int, order: Sequence[str]) -> list:
+    """Lease up to `limit` events to this exporter and return them, payment and merchant loaded.
+
+    The claim is a short transaction: `SELECT … FOR UPDATE SKIP LOCKED` of events nobody
+    holds a lease on, then an UPDATE of their `export_claimed_until`. The send happens
+    after the commit, outside any transaction; a second exporter skips leased events, and
+    an exporter that dies mid-send only delays its events until the lease ends.
+    """
+    now = timezone.now()
+    free = queryset.filter(Q(export_claimed_until__isnull=True) | Q(export_claimed_until__lt=now))
+    with transaction.atomic():
+        ids = list(
+            free.select_for_update(skip_locked=True)
+            .order_by(*order)
+            .values_list("id", flat=True)[:limit]
+        )
+        if ids:
+            lease = timedelta(seconds=settings.BIGQUERY_CLAIM_LEASE)
+            PaymentEvent.objects.filter(id__in=ids).update(export_claimed_until=now + lease)
+    if not ids:
+        return []
+    return list(
+        PaymentEvent.objects.filter(id__in=ids)
+        .select_related("payment", "merchant")
+        .order_by(*order)
     )
+
+
+def _record_and_release(
+    events: Sequence[PaymentEvent],
+    outcome: _SendOutcome,
+    *,
+    exported_at: datetime,
+    also_exported: Sequence = (),
+) -> None:
+    """Write what BigQuery said onto the events and end their lease, in one transaction."""
+    with transaction.atomic():
+        _record(outcome, exported_at=exported_at, also_exported=also_exported)
+        PaymentEvent.objects.filter(id__in=[e.id for e in events]).update(export_claimed_until=None)
 
 
 # --- the periodic export -------------------------------------------------------------------
@@ -172,26 +206,22 @@ class BatchResult:
 def export_batch(*, batch_size: int | None = None) -> BatchResult:
     """Claim up to one batch of un-exported events, send it, and record what BigQuery said.
 
-    The claim is `SELECT … FOR UPDATE SKIP LOCKED`, held while the batch is sent: this
-    knowingly breaks the "no network call inside a transaction" habit, because the row
-    locks *are* the claim (a second exporter skips these rows instead of sending them
-    twice) and only outbox rows are locked, which nothing on the request path updates.
+    Events are leased first (`_claim`), sent outside any transaction, then recorded.
     The send is bounded by BIGQUERY_REQUEST_TIMEOUT. Fresh events go before ones that
     BigQuery refused before, so a bad row never blocks the queue.
     """
     batch_size = batch_size or settings.BIGQUERY_BATCH_SIZE
     now = timezone.now()
-    with transaction.atomic():
-        events = list(
-            _with_rows(PaymentEvent.objects.filter(exported_at__isnull=True)).order_by(
-                "export_attempts", "occurred_at", "id"
-            )[:batch_size]
-        )
-        if not events:
-            return BatchResult()
-        outcome = _send(events, exported_at=now)
-        # Rows accepted before a failing request are recorded (commit), then we raise.
-        _record(outcome, exported_at=now)
+    events = _claim(
+        PaymentEvent.objects.filter(exported_at__isnull=True),
+        limit=batch_size,
+        order=("export_attempts", "occurred_at", "id"),
+    )
+    if not events:
+        return BatchResult()
+    outcome = _send(events, exported_at=now)
+    # Rows accepted before a failing request are recorded, then we raise.
+    _record_and_release(events, outcome, exported_at=now)
     if outcome.failure is not None:
         raise ExportRequestFailed(type(outcome.failure).__name__) from outcome.failure
     return BatchResult(len(events), len(outcome.accepted), len(outcome.refused))
@@ -337,19 +367,19 @@ def export_backfill(
                 Q(occurred_at__gt=last[0]) | Q(occurred_at=last[0], id__gt=last[1])
             )
         now = timezone.now()
-        with transaction.atomic():
-            page = list(_with_rows(page_qs).order_by("occurred_at", "id")[:chunk_size])
-            if not page:
-                break
-            last = (page[-1].occurred_at, page[-1].id)
-            try:
-                present = bigquery_existing_event_ids(event_ids=[str(e.id) for e in page])
-            except Exception as exc:
-                raise ExportRequestFailed(type(exc).__name__) from exc
-            to_send = [e for e in page if str(e.id) not in present]
-            outcome = _send(to_send, exported_at=now)
-            already = [e.id for e in page if str(e.id) in present and e.exported_at is None]
-            _record(outcome, exported_at=now, also_exported=already)
+        page = _claim(page_qs, limit=chunk_size, order=("occurred_at", "id"))
+        if not page:
+            break
+        last = (page[-1].occurred_at, page[-1].id)
+        try:
+            present = bigquery_existing_event_ids(event_ids=[str(e.id) for e in page])
+        except Exception as exc:
+            _record_and_release(page, _SendOutcome(), exported_at=now)
+            raise ExportRequestFailed(type(exc).__name__) from exc
+        to_send = [e for e in page if str(e.id) not in present]
+        outcome = _send(to_send, exported_at=now)
+        already = [e.id for e in page if str(e.id) in present and e.exported_at is None]
+        _record_and_release(page, outcome, exported_at=now, also_exported=already)
         result.scanned += len(page)
         result.already_present += len(present)
         result.sent += len(outcome.accepted)

@@ -48,6 +48,9 @@ class PaymentEvent(models.Model):
     exported_at = models.DateTimeField(null=True, blank=True)
     export_attempts = models.PositiveIntegerField(default=0)
     export_error = models.TextField(blank=True)
+    # Set while an exporter sends this event: others skip it until the lease ends, so a
+    # crashed exporter only delays the event (see reporting/export.py).
+    export_claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["occurred_at"]

@@ -325,3 +325,27 @@ def test_concurrent_exporters_never_send_an_event_twice(bq):
     assert errors == []
     assert not PaymentEvent.objects.filter(exported_at__isnull=True).exists()
     _assert_exactly_once(bq)
+
+
+def test_events_leased_by_a_crashed_exporter_are_sent_once_the_lease_ends(bq):
+    # given an exporter that claimed every event and died before sending
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from reporting.export import _claim, export_batch
+
+    _payment_lifecycle()
+    claimed = _claim(PaymentEvent.objects.all(), limit=100, order=("occurred_at",))
+
+    # when another exporter runs while the lease lasts, then after it ended
+    during = export_batch()
+    PaymentEvent.objects.update(export_claimed_until=timezone.now() - timedelta(seconds=1))
+    after = export_batch()
+
+    # then
+    assert len(claimed) == 3
+    assert during.claimed == 0
+    assert after.exported == 3
+    assert not PaymentEvent.objects.filter(export_claimed_until__isnull=False).exists()
+    _assert_exactly_once(bq)
