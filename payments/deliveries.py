@@ -273,7 +273,7 @@ def _delivery_record(*, delivery_id: int, result: AttemptResult) -> PostbackDeli
     with transaction.atomic():
         delivery = (
             PostbackDelivery.objects.select_for_update(of=("self",))
-            .select_related("payment")
+            .select_related("payment__merchant")
             .get(pk=delivery_id)
         )
         DeliveryAttempt.objects.create(
