@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from payments.models import PaymentStatus
+
 from .selectors import DayPoint
 
 STATUS_COLOURS = {
@@ -132,3 +134,30 @@ def rate_ring_svg(rate: float | None, *, label: str, detail: str, size: int = 14
         f'font-weight="600" fill="{TEXT}" class="rate-value">{text}</text>',
     ]
     return _svg(size, size, label, body, "chart-ring")
+
+
+def dashboard_charts(stats) -> dict[str, str]:
+    """Draw the portal dashboard's five charts from `reporting.selectors.dashboard_stats`."""
+    status_rows = [
+        (PaymentStatus(s).label, n, STATUS_COLOURS.get(s, GREY), f"{n}")
+        for s, n in stats.by_status.items()
+    ]
+    currency_rows = [
+        (c.currency, c.count, BLUE, f"{c.count} · {c.succeeded_amount:,.2f} paid")
+        for c in stats.by_currency
+    ]
+    return {
+        "chart_daily": daily_volume_svg(stats.days),
+        "chart_status": horizontal_bars_svg(status_rows, label="Payments by status"),
+        "chart_currency": horizontal_bars_svg(currency_rows, label="Payments by currency"),
+        "chart_conversion": rate_ring_svg(
+            stats.conversion,
+            label="Conversion",
+            detail=f"{stats.succeeded_all} of {stats.created_all} succeeded",
+        ),
+        "chart_delivery": rate_ring_svg(
+            stats.delivery_success_rate,
+            label="Postback delivery success",
+            detail=f"{stats.deliveries_total} postbacks",
+        ),
+    }

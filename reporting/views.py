@@ -47,15 +47,6 @@ def dashboard(request: HttpRequest, merchant: Merchant) -> HttpResponse:
     form = DashboardFilterForm(data=request.GET or None)
     filters = form.filters() if request.GET else DashboardFilterForm(data={}).filters()
     stats = dashboard_stats(merchant=merchant, **filters)
-    status_rows = [
-        (PaymentStatus(s).label, n, charts.STATUS_COLOURS.get(s, charts.GREY), f"{n}")
-        for s, n in stats.by_status.items()
-    ]
-    currency_rows = [
-        (c.currency, c.count, charts.BLUE, f"{c.count} · {c.succeeded_amount:,.2f} paid")
-        for c in stats.by_currency
-    ]
-    settled = stats.delivery_success_rate
     context = portal_context(
         request,
         merchant,
@@ -63,19 +54,7 @@ def dashboard(request: HttpRequest, merchant: Merchant) -> HttpResponse:
         filters=filters,
         stats=stats,
         status_choices=PaymentStatus.choices,
-        chart_daily=charts.daily_volume_svg(stats.days),
-        chart_status=charts.horizontal_bars_svg(status_rows, label="Payments by status"),
-        chart_currency=charts.horizontal_bars_svg(currency_rows, label="Payments by currency"),
-        chart_conversion=charts.rate_ring_svg(
-            stats.conversion,
-            label="Conversion",
-            detail=f"{stats.succeeded_all} of {stats.created_all} succeeded",
-        ),
-        chart_delivery=charts.rate_ring_svg(
-            settled,
-            label="Postback delivery success",
-            detail=f"{stats.deliveries_total} postbacks",
-        ),
+        **charts.dashboard_charts(stats),
         embed_url=metabase_embed_url(merchant=merchant),
     )
     return render(request, "portal/dashboard.html", context)
