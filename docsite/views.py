@@ -8,7 +8,6 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.template.loader import select_template
 from django.views.decorators.http import require_GET
 from drf_spectacular.views import (
     SpectacularAPIView,
@@ -39,11 +38,6 @@ def staff_required(view):
     return wrapper
 
 
-def _base_template() -> str:
-    """Use the site's shared layout once it exists, the docs' own standalone one until then."""
-    return select_template(["base.html", "docsite/standalone.html"]).template.name
-
-
 def _render_page(request: HttpRequest, *, section: str, slug: str) -> HttpResponse:
     page = docs_page_render(section=section, slug=slug)
     if page is None:
@@ -58,7 +52,6 @@ def _render_page(request: HttpRequest, *, section: str, slug: str) -> HttpRespon
         "section": section,
         "section_title": "Integration guide" if section == "public" else "Internal docs",
         "section_url": page_url(section, "index"),
-        "docs_base_template": _base_template(),
     }
     return render(request, "docsite/page.html", context)
 
