@@ -233,13 +233,17 @@ def _invoice(payment: Payment) -> Payment:
     with transaction.atomic():
         # The invoice is stored whatever the status: a verified postback may have
         # overtaken this write (and moved the payment on) while the provider answered.
-        Payment.objects.filter(pk=payment.pk, provider_reference="").update(
+        stored = Payment.objects.filter(pk=payment.pk, provider_reference="").update(
             provider_url=invoice.url, provider_reference=invoice.reference, updated_at=now
         )
         moved = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.CREATED).update(
             status=PaymentStatus.PENDING, updated_at=now
         )
-        payment.refresh_from_db()
+        if stored and moved:  # the usual case: no need to read back what we just wrote
+            payment.provider_url, payment.provider_reference = invoice.url, invoice.reference
+            payment.status, payment.updated_at = PaymentStatus.PENDING, now
+        else:
+            payment.refresh_from_db()
         event_record(
             type=EventType.INVOICE_CREATED,
             payment=payment,

@@ -462,3 +462,23 @@ def test_crypto_type_without_a_currency_is_refused_for_tele(tele):
 def test_the_site_root_leads_to_the_docs(client):
     response = client.get("/")
     assert (response.status_code, response["Location"]) == (302, "/docs/")
+
+
+def test_invoice_is_stored_even_when_a_postback_overtook_it(bansky):
+    # given a provider whose postback arrives before its invoice answer does
+    def provider_answers_late(request):
+        payment = Payment.objects.get(public_id=json.loads(request.body)["id"])
+        Payment.objects.filter(pk=payment.pk).update(status=PaymentStatus.SUCCEEDED)
+        return 200, {}, json.dumps({"url": "https://pay.bansky.example/p/7", "reference": "b-7"})
+
+    with responses.RequestsMock() as mock:
+        mock.add_callback(responses.POST, BANSKY_URL, callback=provider_answers_late)
+        # when
+        response = post(client_for(bansky), BODY)
+
+    # then the invoice is kept, the verified status is not overwritten, no KV entry
+    payment = Payment.objects.get()
+    assert response.status_code == 201
+    assert (payment.status, payment.provider_reference) == (PaymentStatus.SUCCEEDED, "b-7")
+    assert payment.provider_url == "https://pay.bansky.example/p/7"
+    assert kv_get(payment.public_id) is None
