@@ -6,9 +6,8 @@ It starts gunicorn on a free loopback port against PostgreSQL and Redis (the tes
 services, database `apaygate_bench`), creates a merchant and a test token (sandbox
 provider: no network), and drives each route with a bounded number of client threads for a
 bounded time. Beside each figure it prints the machine's own baseline: the same server
-answering `GET /bench/baseline` style requests, i.e. the static `robots`-like cheapest route we
-have (`/healthz` minus its checks is not available, so the baseline is a 404 from Django's
-URL resolver, which runs the same middleware stack and no view code).
+answering a 404 from Django's URL resolver, which runs the same middleware stack and no
+view code, so the ratio shows what the view itself costs.
 """
 
 from __future__ import annotations
