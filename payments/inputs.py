@@ -76,6 +76,23 @@ class MerchantUrlField(serializers.CharField):
         return value
 
 
+class PostbackUrlField(MerchantUrlField):
+    """A merchant URL the gateway will POST to: also never on an internal address.
+
+    A name that does not resolve now is accepted; every delivery checks the address it
+    actually connects to (apaygate/http.py), unless POSTBACK_ALLOW_PRIVATE is on.
+    """
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not settings.POSTBACK_ALLOW_PRIVATE and url_host_is_refused(value):
+            raise serializers.ValidationError(
+                "Points to a private, loopback, link-local or reserved address.",
+                code="refused_address",
+            )
+        return value
+
+
 def _parses(url: str) -> bool:
     """Reject what matches the grammar but no URL parser takes (`[FBf0]`, port 99999)."""
     try:
@@ -117,7 +134,7 @@ class InitPaymentInput(serializers.Serializer):
     type = serializers.ChoiceField(choices=PaymentType.choices, required=False)
     successUrl = MerchantUrlField()
     errorUrl = MerchantUrlField()
-    postbackUrl = MerchantUrlField(required=False)
+    postbackUrl = PostbackUrlField(required=False)
 
     def to_internal_value(self, data):
         if not isinstance(data, dict):
@@ -139,14 +156,6 @@ class InitPaymentInput(serializers.Serializer):
                 code="invalid_currency",
             )
         return info.code
-
-    def validate_postbackUrl(self, value: str) -> str:
-        if not settings.POSTBACK_ALLOW_PRIVATE and url_host_is_refused(value):
-            raise serializers.ValidationError(
-                "Points to a private, loopback, link-local or reserved address.",
-                code="refused_address",
-            )
-        return value
 
     def validate(self, attrs):
         currency = attrs.get("currency")

@@ -75,8 +75,15 @@ def exchange_rate_current(*, currency: str) -> Decimal | None:
 
 
 def request_fingerprint(data: dict) -> str:
-    """Hash the canonical request so a replay with different fields can be told apart."""
-    canonical = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
+    """Hash the canonical request so a replay with different fields can be told apart.
+
+    Amounts are normalised first: `100`, `100.0` and `"100.00"` are the same request.
+    """
+    canonical_data = {
+        key: value.normalize() if isinstance(value, Decimal) else value
+        for key, value in data.items()
+    }
+    canonical = json.dumps(canonical_data, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -482,3 +482,11 @@ def test_invoice_is_stored_even_when_a_postback_overtook_it(bansky):
     assert (payment.status, payment.provider_reference) == (PaymentStatus.SUCCEEDED, "b-7")
     assert payment.provider_url == "https://pay.bansky.example/p/7"
     assert kv_get(payment.public_id) is None
+
+
+def test_the_same_amount_written_differently_is_the_same_request(api):
+    first = post(api, {**BODY, "amount": 100})
+    second = post(api, {**BODY, "amount": "100.00"})
+
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.json()["id"] == second.json()["id"]
