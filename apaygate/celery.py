@@ -1,4 +1,4 @@
-"""Celery application: tasks live in each app's `tasks.py` and stay thin."""
+"""Celery application: tasks live in a `tasks.py` beside the services they call, and stay thin."""
 
 from __future__ import annotations
 
@@ -10,4 +10,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "apaygate.settings")
 
 app = Celery("apaygate")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
+app.autodiscover_tasks(["payments", "payments.delivery", "reporting.export"])

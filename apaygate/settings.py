@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "payments",
     "providers",
     "reporting",
+    "demo",
     "docsite",
 ]
 
@@ -123,15 +124,15 @@ CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=16)
 CELERY_BEAT_SCHEDULE = {
     # Claims due merchant postbacks (outbox rows) and hands each attempt to a worker.
     "dispatch-due-postbacks": {
-        "task": "payments.tasks.dispatch_due_deliveries",
+        "task": "delivery.dispatch_due",
         "schedule": env.float("POSTBACK_DISPATCH_INTERVAL", default=2.0),
     },
     "expire-stale-payments": {
-        "task": "payments.tasks.expire_stale_payments",
+        "task": "payments.expire_stale",
         "schedule": env.float("EXPIRY_INTERVAL", default=60.0),
     },
     "export-events-to-bigquery": {
-        "task": "reporting.tasks.export_events_to_bigquery",
+        "task": "reporting.export_events",
         "schedule": env.float("BIGQUERY_EXPORT_INTERVAL", default=10.0),
         # Ticks are not worth keeping while no worker runs: the next one does the same work.
         "options": {"expires": 60},
@@ -162,19 +163,19 @@ WHITENOISE_USE_FINDERS = True
 
 LOGIN_URL = "/admin/login/"
 
-# Bodies over 1 MB are refused with a JSON 413 (see payments/api_errors.py).
+# Bodies over 1 MB are refused with a JSON 413 (see payments/api/errors.py).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 API_MAX_BODY_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["payments.authentication.ApiTokenAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["payments.authentication.IsActiveMerchant"],
-    "DEFAULT_THROTTLE_CLASSES": ["payments.authentication.ApiTokenRateThrottle"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["payments.api.authentication.ApiTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["payments.api.authentication.IsActiveMerchant"],
+    "DEFAULT_THROTTLE_CLASSES": ["payments.api.authentication.ApiTokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api_token": env.str("API_THROTTLE_RATE", default="1200/min")},
-    "DEFAULT_PARSER_CLASSES": ["payments.parsers.StrictJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["payments.api.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "payments.api_errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "payments.api.errors.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,

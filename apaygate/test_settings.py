@@ -22,8 +22,8 @@ os.environ.setdefault("BANSKY_API_URL", "https://bansky.example/v1")
 os.environ.setdefault("BANSKY_API_TOKEN", "bansky-token-test")
 os.environ.setdefault("BANSKY_POSTBACK_SECRET", "bansky-postback-secret-test")
 
-from .settings import *  # noqa: F403
-from .settings import CACHES
+from apaygate.settings import *  # noqa: F403
+from apaygate.settings import CACHES
 
 # Keep test runs apart from each other's keys in a shared Redis.
 CACHES["default"]["KEY_PREFIX"] = os.environ.get("CACHE_KEY_PREFIX", f"apaygate-test-{os.getpid()}")

@@ -54,11 +54,11 @@ def main() -> None:
     from django.db import connection
     from django.test import override_settings
     from django.test.utils import setup_test_environment
+    from tests.reporting.export.conftest import PROJECT, Emulator, _install_spatial_extension
 
     from payments.models import EventType, PaymentEvent, PaymentStatus
-    from reporting.bigquery import bigquery_client, bigquery_setup
-    from reporting.export import event_row, export_lag, export_run
-    from tests.analytics.conftest import PROJECT, Emulator, _install_spatial_extension
+    from reporting.export.client import bigquery_client, bigquery_setup
+    from reporting.export.services import event_row, export_lag, export_run
     from tests.factories import MerchantFactory, PaymentFactory
 
     setup_test_environment()
@@ -128,7 +128,7 @@ def main() -> None:
             client = bigquery_client()
             from google.cloud import bigquery
 
-            from reporting.bq_schema import EVENTS_SCHEMA
+            from reporting.export.schema import EVENTS_SCHEMA
 
             raw_table = f"{PROJECT}.{settings.BIGQUERY_DATASET}.raw_baseline"
             client.create_table(bigquery.Table(raw_table, schema=EVENTS_SCHEMA))

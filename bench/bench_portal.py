@@ -75,7 +75,7 @@ FROM payments_payment WHERE status IN ('succeeded', 'failed')
 
 def seed(*, slug: str, n: int, days: int = 365):
     from payments.models import Merchant
-    from reporting.portal_users import portal_user_create
+    from reporting.portal.users import portal_user_create
     from tests.factories import MerchantFactory
 
     merchant: Merchant = MerchantFactory(slug=slug, name=slug.title())
@@ -128,7 +128,7 @@ def naive_dashboard(merchant, since):
 
 
 def explain(merchant) -> str:
-    from reporting.selectors import dashboard_stats  # noqa: F401 - same query, shown below
+    from reporting.portal.selectors import dashboard_stats  # noqa: F401 - same query, shown below
 
     today = timezone.localdate()
     with connection.cursor() as cursor:

@@ -74,9 +74,9 @@ def main() -> None:
     from django.test.utils import setup_test_environment
     from django.utils import timezone
 
-    from payments.deliveries import delivery_attempt
+    from payments.delivery.attempts import delivery_attempt
+    from payments.delivery.wire import delivery_payload, webhook_id_generate
     from payments.models import DeliveryStatus, PostbackDelivery
-    from payments.webhooks import delivery_payload, webhook_id_generate
     from tests.factories import MerchantFactory, PaymentFactory
 
     settings.POSTBACK_ALLOW_PRIVATE = True

@@ -121,7 +121,7 @@ def _markdown(section: str) -> markdown.Markdown:
 def _substitute(text: str) -> str:
     text = text.replace("{{ base_url }}", settings.PUBLIC_BASE_URL)
     if CONFIG_MARKER in text:
-        from .config_reference import config_reference_markdown
+        from docsite.config_reference import config_reference_markdown
 
         text = text.replace(CONFIG_MARKER, config_reference_markdown())
     return text

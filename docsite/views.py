@@ -15,7 +15,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
-from .rendering import docs_page_render, docs_section_pages, page_url, pygments_css
+from docsite.rendering import docs_page_render, docs_section_pages, page_url, pygments_css
 
 LOGIN_URL = "/admin/login/"
 

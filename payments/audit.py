@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .models import Merchant, Payment, PaymentEvent
+from payments.models import Merchant, Payment, PaymentEvent
 
 
 def event_record(

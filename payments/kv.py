@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.cache import cache
 
-from .models import Payment
+from payments.models import Payment
 
 
 def _key(public_id: str) -> str:

@@ -7,16 +7,15 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from providers.registry import PROVIDERS
-
-from .models import ApiToken, Merchant, TokenMode
-from .tokens import (
+from payments.models import ApiToken, Merchant, TokenMode
+from payments.tokens import (
     DISPLAY_PREFIX_LENGTH,
     display_prefix,
     postback_secret_generate,
     token_digest,
     token_generate,
 )
+from providers.registry import PROVIDERS
 
 logger = logging.getLogger(__name__)
 

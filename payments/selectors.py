@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.db.models import Prefetch, QuerySet
 
-from .models import Merchant, Payment, PostbackDelivery
+from payments.models import Merchant, Payment, PostbackDelivery
 
 
 def payment_list(

@@ -18,15 +18,14 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from payments.api.errors import ApiError
+from payments.audit import event_record
+from payments.currencies import TELE_USD
+from payments.kv import kv_store
+from payments.models import EventType, ExchangeRate, Merchant, Payment, PaymentStatus
+from payments.tokens import payment_id_generate
 from providers.base import InvoiceRequest, ProviderError
 from providers.registry import SANDBOX, get_provider
-
-from .api_errors import ApiError
-from .audit import event_record
-from .currencies import TELE_USD
-from .kv import kv_store
-from .models import EventType, ExchangeRate, Merchant, Payment, PaymentStatus
-from .tokens import payment_id_generate
 
 logger = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from .kv import kv_forget
-from .models import FINAL_STATUSES, Payment, PaymentStatus
+from payments.kv import kv_forget
+from payments.models import FINAL_STATUSES, Payment, PaymentStatus
 
 S = PaymentStatus
 

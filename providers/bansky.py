@@ -18,12 +18,18 @@ from __future__ import annotations
 from django.conf import settings
 
 from apaygate.http import provider_session
-
-from .base import Invoice, InvoiceRequest, PostbackRejected, Provider, ProviderEvent, RawPostback
-from .http_errors import post_invoice
-from .jsonnum import json_number
-from .parsing import decimal_or_none, json_object
-from .signing import lower_headers, require_secret, verify_hex_signature
+from providers.base import (
+    Invoice,
+    InvoiceRequest,
+    PostbackRejected,
+    Provider,
+    ProviderEvent,
+    RawPostback,
+)
+from providers.jsonnum import json_number
+from providers.parsing import decimal_or_none, json_object
+from providers.signing import lower_headers, require_secret, verify_hex_signature
+from providers.transport import post_invoice
 
 STATUS_MAP = {
     "success": "succeeded",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal, InvalidOperation
 
-from .base import PostbackRejected
+from providers.base import PostbackRejected
 
 
 def json_object(body: bytes) -> dict:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from functools import cache
 
-from .bansky import BanskyProvider
-from .base import Provider
-from .sandbox import SandboxProvider
-from .tele import TeleProvider
+from providers.bansky import BanskyProvider
+from providers.base import Provider
+from providers.sandbox import SandboxProvider
+from providers.tele import TeleProvider
 
 PROVIDERS: dict[str, type[Provider]] = {
     TeleProvider.key: TeleProvider,

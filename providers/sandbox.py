@@ -1,7 +1,7 @@
 """Sandbox: a built-in provider simulator, and the provider behind every test token.
 
 `create_invoice` makes no network call: the invoice is the gateway's own page at
-`/sandbox/pay/<reference>` (see `providers/sandbox_views.py`), where the shopper presses
+`/sandbox/pay/<reference>` (see `payments/shopper/sandbox_page.py`), where the shopper presses
 Pay or Decline. The page then sends a postback signed like Standard Webhooks with
 `SANDBOX_POSTBACK_SECRET` (derived from `SECRET_KEY` when unset) to
 `/api/payment-verify/sandbox`, and verification here is the real thing: a sandbox
@@ -21,8 +21,15 @@ import secrets
 from django.conf import settings
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from .base import Invoice, InvoiceRequest, PostbackRejected, Provider, ProviderEvent, RawPostback
-from .parsing import decimal_or_none, json_object
+from providers.base import (
+    Invoice,
+    InvoiceRequest,
+    PostbackRejected,
+    Provider,
+    ProviderEvent,
+    RawPostback,
+)
+from providers.parsing import decimal_or_none, json_object
 
 OUTCOMES = {"success": "succeeded", "failure": "failed"}
 

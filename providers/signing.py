@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import time
 
-from .base import PostbackRejected
+from providers.base import PostbackRejected
 
 # A postback older (or newer) than this is refused as a possible replay.
 TIMESTAMP_TOLERANCE_SECONDS = 300

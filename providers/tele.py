@@ -19,12 +19,18 @@ from __future__ import annotations
 from django.conf import settings
 
 from apaygate.http import provider_session
-
-from .base import Invoice, InvoiceRequest, PostbackRejected, Provider, ProviderEvent, RawPostback
-from .http_errors import post_invoice
-from .jsonnum import json_number
-from .parsing import decimal_or_none, json_object
-from .signing import lower_headers, require_secret, verify_hex_signature, verify_timestamp
+from providers.base import (
+    Invoice,
+    InvoiceRequest,
+    PostbackRejected,
+    Provider,
+    ProviderEvent,
+    RawPostback,
+)
+from providers.jsonnum import json_number
+from providers.parsing import decimal_or_none, json_object
+from providers.signing import lower_headers, require_secret, verify_hex_signature, verify_timestamp
+from providers.transport import post_invoice
 
 # Tele's invoice statuses to our outcomes. `cancelled` (the shopper closed the invoice in
 # Telegram) is final for Tele, so it is a failure for us.

@@ -6,9 +6,8 @@ from django import forms
 from django.contrib import admin, messages
 
 from payments.models import Merchant
-
-from .models import PortalMembership
-from .portal_users import PortalUserError, portal_invite_send, portal_user_create
+from reporting.models import PortalMembership
+from reporting.portal.users import PortalUserError, portal_invite_send, portal_user_create
 
 
 class PortalUserAddForm(forms.ModelForm):

@@ -44,12 +44,12 @@ class PaymentEvent(models.Model):
     payload = models.JSONField(default=dict, blank=True)
     occurred_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
-    # BigQuery export bookkeeping (reporting/bigquery.py).
+    # BigQuery export bookkeeping (reporting/export/client.py).
     exported_at = models.DateTimeField(null=True, blank=True)
     export_attempts = models.PositiveIntegerField(default=0)
     export_error = models.TextField(blank=True)
     # Set while an exporter sends this event: others skip it until the lease ends, so a
-    # crashed exporter only delays the event (see reporting/export.py).
+    # crashed exporter only delays the event (see reporting/export/services.py).
     export_claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -6,6 +6,11 @@ Metabase's REST API from the SQL files under `sql/`.
 
 from __future__ import annotations
 
-from .embed import EMBED_TTL, metabase_embed_token, metabase_embed_url, metabase_is_configured
+from reporting.metabase.embed import (
+    EMBED_TTL,
+    metabase_embed_token,
+    metabase_embed_url,
+    metabase_is_configured,
+)
 
 __all__ = ["EMBED_TTL", "metabase_embed_token", "metabase_embed_url", "metabase_is_configured"]

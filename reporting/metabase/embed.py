@@ -14,8 +14,7 @@ import jwt
 from django.utils import timezone
 
 from payments.models import Merchant
-
-from .config import metabase_config
+from reporting.metabase.config import metabase_config
 
 EMBED_TTL = dt.timedelta(minutes=10)
 LOCKED_PARAMETER = "merchant_id"

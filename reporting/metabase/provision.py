@@ -16,8 +16,7 @@ from typing import Any
 import requests
 
 from apaygate.http import provider_session
-
-from .config import MetabaseConfig
+from reporting.metabase.config import MetabaseConfig
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 DASHBOARD_NAME = "APayGate: merchant payments"

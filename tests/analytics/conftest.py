@@ -129,7 +129,7 @@ class BigQueryTestTarget:
     def query(self, sql: str, **params) -> list[dict]:
         from google.cloud import bigquery
 
-        from reporting.bigquery import bigquery_client
+        from reporting.export.client import bigquery_client
 
         config = bigquery.QueryJobConfig(
             query_parameters=[
@@ -158,7 +158,7 @@ def bq(bq_emulator):
         BIGQUERY_REQUEST_TIMEOUT=3.0,
         BIGQUERY_EXPORT_INTERVAL=0.05,
     ):
-        from reporting.bigquery import bigquery_setup
+        from reporting.export.client import bigquery_setup
 
         bigquery_setup()
         yield BigQueryTestTarget(bq_emulator, dataset)

@@ -14,9 +14,9 @@ from google.cloud import bigquery
 
 from payments.audit import event_record
 from payments.models import EventType, PaymentEvent, PaymentStatus
-from reporting.bigquery import bigquery_client, bigquery_setup
-from reporting.bq_schema import EVENTS_SCHEMA
-from reporting.export import export_run, export_status
+from reporting.export.client import bigquery_client, bigquery_setup
+from reporting.export.schema import EVENTS_SCHEMA
+from reporting.export.services import export_run, export_status
 from tests.factories import MerchantFactory, PaymentFactory
 
 pytestmark = [pytest.mark.bigquery, pytest.mark.django_db]
@@ -297,7 +297,7 @@ def test_concurrent_exporters_never_send_an_event_twice(bq):
 
     from django.db import connection
 
-    from reporting.export import export_batch
+    from reporting.export.services import export_batch
 
     for _ in range(20):
         _payment_lifecycle()
@@ -333,7 +333,7 @@ def test_events_leased_by_a_crashed_exporter_are_sent_once_the_lease_ends(bq):
 
     from django.utils import timezone
 
-    from reporting.export import _claim, export_batch
+    from reporting.export.services import _claim, export_batch
 
     _payment_lifecycle()
     claimed = _claim(PaymentEvent.objects.all(), limit=100, order=("occurred_at",))

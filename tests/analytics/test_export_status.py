@@ -10,10 +10,10 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-import payments.admin_events  # noqa: F401  registers PaymentEvent even before payments/admin.py does
+import payments.admin.events  # noqa: F401  registers PaymentEvent even before payments/admin/merchants.py does
 from payments.audit import event_record
 from payments.models import EventType, PaymentEvent
-from reporting.export import MAX_REQUEST_BYTES, _request_chunks, export_status
+from reporting.export.services import MAX_REQUEST_BYTES, _request_chunks, export_status
 from tests.factories import PaymentFactory
 
 pytestmark = pytest.mark.django_db

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 
-from payments.deliveries import postback_send
+from payments.delivery.attempts import postback_send
+from payments.delivery.wire import delivery_payload, webhook_id_generate
 from payments.models import PaymentStatus
-from payments.webhooks import delivery_payload, webhook_id_generate
 from tests.factories import MerchantFactory, PaymentFactory
 
 DOCS_ROOT = Path(__file__).resolve().parents[2] / "docs"

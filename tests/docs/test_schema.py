@@ -8,9 +8,9 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
-from payments.api import PaymentOutputSerializer
+from payments.api.openapi.answers import ERROR_CODES, PaymentSerializer
+from payments.api.payments import PaymentOutputSerializer
 from payments.models import PaymentStatus
-from payments.openapi.answers import ERROR_CODES, PaymentSerializer
 
 OPERATIONS = {
     ("/api/v1/init-payment", "post"),

@@ -18,8 +18,8 @@ import pytest
 from django.utils import timezone
 from standardwebhooks import Webhook
 
+from payments.delivery.wire import delivery_headers
 from payments.merchants import merchant_rotate_postback_secret
-from payments.webhooks import delivery_headers
 from tests.factories import MerchantFactory
 
 from .conftest import DOCS_ROOT, docs_snippets

@@ -14,7 +14,7 @@ import requests
 
 from payments.models import PaymentStatus, TokenMode
 from providers.sandbox import sign_sandbox_postback
-from reporting.portal_users import portal_user_create
+from reporting.portal.users import portal_user_create
 from tests.factories import MerchantFactory, make_token
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from payments.postbacks import postback_receive
+from payments.intake.services import postback_receive
 from tests.factories import MerchantFactory, PaymentFactory
 from tests.payments.test_postbacks import sandbox_raw
 

@@ -10,16 +10,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from payments.deliveries import (
-    deliveries_claim_due,
-    delivery_attempt,
-    delivery_enqueue,
-    delivery_resend,
-    delivery_send_test,
-)
+from payments.delivery.attempts import delivery_attempt, delivery_send_test
+from payments.delivery.outbox import deliveries_claim_due, delivery_enqueue
+from payments.delivery.resend import delivery_resend
+from payments.delivery.wire import retry_after_seconds, retry_delay_seconds
 from payments.merchants import merchant_rotate_postback_secret
 from payments.models import DeliveryAttempt, DeliveryStatus, EventType, PaymentEvent
-from payments.webhooks import retry_after_seconds, retry_delay_seconds
 from tests.factories import MerchantFactory, PaymentFactory
 
 pytestmark = pytest.mark.django_db

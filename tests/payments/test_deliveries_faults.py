@@ -10,8 +10,8 @@ import time
 
 import pytest
 
+from payments.intake.services import postback_receive
 from payments.models import DeliveryStatus, PostbackDelivery
-from payments.postbacks import postback_receive
 from tests.factories import MerchantFactory, PaymentFactory
 from tests.payments.conftest import CeleryStack, celery_broker, hang_until_released
 from tests.payments.test_deliveries_worker import wait_for_delivery

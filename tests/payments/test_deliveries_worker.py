@@ -6,8 +6,8 @@ import time
 
 import pytest
 
+from payments.intake.services import postback_receive
 from payments.models import DeliveryStatus, PaymentStatus, PostbackDelivery
-from payments.postbacks import postback_receive
 from tests.factories import MerchantFactory, PaymentFactory
 from tests.payments.test_postbacks import sandbox_raw
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from payments.models import EventType, PaymentEvent, PaymentStatus, PostbackDelivery
-from payments.postbacks import payment_expire_stale
 from payments.tasks import expire_stale_payments
+from payments.expiry import payment_expire_stale
+from payments.models import EventType, PaymentEvent, PaymentStatus, PostbackDelivery
 from tests.factories import PaymentFactory
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,8 @@ import socket
 import pytest
 
 from apaygate.http import url_host_is_refused
-from payments.deliveries import delivery_attempt, delivery_enqueue
+from payments.delivery.attempts import delivery_attempt
+from payments.delivery.outbox import delivery_enqueue
 from payments.models import DeliveryStatus
 from tests.factories import MerchantFactory, PaymentFactory
 

@@ -432,7 +432,7 @@ def test_unknown_api_route_is_json_404(api):
 def test_throttling_answers_429_with_retry_after(api, settings):
     from rest_framework.settings import api_settings
 
-    from payments.authentication import ApiTokenRateThrottle
+    from payments.api.authentication import ApiTokenRateThrottle
 
     rates = {**api_settings.DEFAULT_THROTTLE_RATES, "api_token": "3/min"}
     original = ApiTokenRateThrottle.THROTTLE_RATES

@@ -11,8 +11,8 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
+from payments.intake.services import postback_receive
 from payments.models import DeliveryStatus, EventType, PaymentEvent, PaymentStatus, PostbackDelivery
-from payments.postbacks import postback_receive
 from providers.base import RawPostback
 from providers.sandbox import sign_sandbox_postback
 from tests.factories import MerchantFactory, PaymentFactory

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 
-from payments.deliveries import delivery_enqueue
+from payments.delivery.outbox import delivery_enqueue
 from payments.models import DeliveryStatus, EventType, PaymentEvent, PaymentStatus, PostbackDelivery
 from tests.factories import MerchantFactory, PaymentFactory
 from tests.payments.test_postbacks import sandbox_raw, tele_raw

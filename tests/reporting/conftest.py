@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from payments.models import Payment
-from reporting.portal_users import portal_user_create
+from reporting.portal.users import portal_user_create
 from tests.factories import MerchantFactory, PaymentFactory
 
 PASSWORD = "portal-pass-Kx93!z"

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from payments.models import PostbackDelivery
 from reporting.metabase import metabase_embed_token
-from reporting.selectors import dashboard_stats
+from reporting.portal.selectors import dashboard_stats
 
 from .conftest import make_payment
 

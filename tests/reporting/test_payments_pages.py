@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from payments.audit import event_record
 from payments.models import DeliveryAttempt, PostbackDelivery
-from reporting.selectors import payment_list
-from reporting.views_payments import CSV_COLUMNS
+from reporting.portal.payments import CSV_COLUMNS
+from reporting.portal.selectors import payment_list
 
 from .conftest import make_payment
 

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from reporting.models import PortalMembership
-from reporting.portal_users import portal_invite_url
+from reporting.portal.users import portal_invite_url
 
 from .conftest import PASSWORD, make_payment
 

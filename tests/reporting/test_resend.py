@@ -1,4 +1,4 @@
-"""Resend from the portal goes through payments.deliveries.delivery_resend."""
+"""Resend from the portal goes through payments.delivery.resend.delivery_resend."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from reporting.bigquery import (
+from reporting.export.client import (
     bigquery_enabled,
     bigquery_setup,
     dataset_id,

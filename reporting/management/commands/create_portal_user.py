@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from payments.models import Merchant
-from reporting.portal_users import (
+from reporting.portal.users import (
     PortalUserError,
     portal_invite_send,
     portal_invite_url,

@@ -1,0 +1,1 @@
+"""OpenAPI building blocks for payments/api/schema.py: extensions, request and answer schemas."""

@@ -1,0 +1,79 @@
+"""Merchant API for postbacks: resend one payment's postback, send a test postback.
+
+`POST /api/v1/payments/<paymentId>/postbacks/resend` and `POST /api/v1/postbacks/test`.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from payments.api.errors import ApiError
+from payments.api.inputs import PostbackUrlField
+from payments.api.schema import payment_postback_resend_schema, postback_test_schema
+from payments.delivery.attempts import delivery_send_test
+from payments.delivery.resend import ResendRefused, payment_postback_resend
+from payments.selectors import payment_get_for_merchant
+
+
+class PostbackResendApi(APIView):
+    """Queue the payment's latest postback again (same webhook-id, fresh retry schedule)."""
+
+    class ResendOutputSerializer(serializers.Serializer):
+        status = serializers.CharField(default="success")
+        paymentId = serializers.CharField()
+        webhookId = serializers.CharField()
+        event = serializers.CharField()
+        deliveryStatus = serializers.CharField()
+
+    @payment_postback_resend_schema
+    def post(self, request, payment_id: str):
+        payment = payment_get_for_merchant(merchant=request.user.merchant, public_id=payment_id)
+        if payment is None:
+            raise NotFound()
+        try:
+            delivery = payment_postback_resend(
+                payment=payment, by=f"api:{request.user.token.prefix}"
+            )
+        except ResendRefused as exc:
+            raise ApiError(code=exc.code, message=exc.message, status_code=409) from None
+        data = {
+            "paymentId": payment.public_id,
+            "webhookId": delivery.webhook_id,
+            "event": delivery.event,
+            "deliveryStatus": delivery.status,
+        }
+        return Response(self.ResendOutputSerializer(data).data, status=status.HTTP_202_ACCEPTED)
+
+
+class PostbackTestApi(APIView):
+    """Send a signed test postback to a URL now and report the merchant's answer."""
+
+    class InputSerializer(serializers.Serializer):
+        url = PostbackUrlField()
+
+    class OutputSerializer(serializers.Serializer):
+        status = serializers.CharField(default="success")
+        delivered = serializers.BooleanField()
+        webhookId = serializers.CharField()
+        statusCode = serializers.IntegerField(allow_null=True)
+        durationMs = serializers.IntegerField()
+        error = serializers.CharField(allow_blank=True)
+        responseBody = serializers.CharField(allow_blank=True)
+
+    @postback_test_schema
+    def post(self, request):
+        form = self.InputSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        result = delivery_send_test(merchant=request.user.merchant, url=form.validated_data["url"])
+        data = {
+            "delivered": result.succeeded,
+            "webhookId": result.webhook_id,
+            "statusCode": result.status_code,
+            "durationMs": result.duration_ms,
+            "error": result.error,
+            "responseBody": result.response_body,
+        }
+        return Response(self.OutputSerializer(data).data)

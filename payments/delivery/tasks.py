@@ -1,0 +1,29 @@
+"""Celery tasks for merchant postbacks: thin wrappers that call the delivery services.
+
+Retries are not Celery's business here: each delivery keeps its own schedule in the
+database, and `dispatch_due_deliveries` (beat, every couple of seconds) re-queues whatever
+is due, so a lost message or a dead worker only delays a postback.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from payments.delivery.attempts import delivery_attempt
+from payments.delivery.outbox import (
+    DELIVER_POSTBACK_TASK,
+    DISPATCH_DUE_TASK,
+    deliveries_dispatch_due,
+)
+
+
+@shared_task(name=DELIVER_POSTBACK_TASK, ignore_result=True)
+def deliver_postback(delivery_id: int) -> None:
+    """Make one attempt of one merchant postback (a no-op if it is not due)."""
+    delivery_attempt(delivery_id=delivery_id)
+
+
+@shared_task(name=DISPATCH_DUE_TASK, ignore_result=True)
+def dispatch_due_deliveries() -> int:
+    """Queue every due postback delivery (claimed with SKIP LOCKED)."""
+    return deliveries_dispatch_due()

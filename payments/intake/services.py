@@ -1,0 +1,212 @@
+"""Provider postbacks (provider -> us): verify, map, apply under a lock, relay once.
+
+The order matters and is the point of this module:
+1. the adapter verifies the raw body (signature, timestamp) before anything is read;
+2. the payment is found by our own id and locked (`select_for_update`);
+3. a repeat of an event already seen (same provider event id, or the same body) is
+   recorded and answered 200 with no effect, so providers stop retrying and merchants
+   get one postback;
+4. the state machine decides; a paid amount or currency that differs from the invoice is
+   held for staff instead of applied; a late postback that contradicts a final state is
+   stored and flagged;
+5. the merchant postback's outbox row is written in the same transaction as the change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+
+from payments.audit import event_record
+from payments.currencies import currency_lookup
+from payments.delivery.outbox import delivery_enqueue
+from payments.models import EventType, Payment, PaymentEvent, PaymentStatus
+from payments.state import OUTCOME_STATUS, payment_transition, transition_allowed
+from providers.base import PostbackRejected, ProviderEvent, RawPostback
+from providers.registry import PROVIDERS, get_provider
+
+logger = logging.getLogger(__name__)
+
+STATUS_EVENT = {
+    PaymentStatus.SUCCEEDED: EventType.PAYMENT_SUCCEEDED,
+    PaymentStatus.FAILED: EventType.PAYMENT_FAILED,
+    PaymentStatus.EXPIRED: EventType.PAYMENT_EXPIRED,
+}
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    """What the intake view answers: an HTTP status and a machine code."""
+
+    http_status: int
+    code: str
+    payment_id: str = ""
+
+    @property
+    def body(self) -> dict:
+        ok = self.http_status == 200
+        body = {"status": "success" if ok else "error", "code": self.code}
+        if self.payment_id:
+            body["paymentId"] = self.payment_id
+        return body
+
+
+def _dedupe_key(event: ProviderEvent, raw: RawPostback) -> str:
+    """Identify one provider event: its own id when it sends one, else the exact body."""
+    if event.event_id:
+        return "event:" + event.event_id[:200]
+    return "body:" + hashlib.sha256(raw.body).hexdigest()
+
+
+def _amount_mismatch(payment: Payment, event: ProviderEvent) -> str:
+    """Say why what was paid differs from what was billed, or return "" when it matches.
+
+    The provider bills `provider_amount`/`provider_currency` when it converted (Tele bills
+    TUSD), else the payment's own amount and currency. A postback without an amount is
+    taken as "paid in full" (the provider reports the invoice, not a transfer).
+    """
+    billed_amount = (
+        payment.provider_amount if payment.provider_amount is not None else payment.amount
+    )
+    billed_currency = payment.provider_currency or payment.currency
+    if event.paid_currency:
+        paid = currency_lookup(event.paid_currency)
+        billed = currency_lookup(billed_currency)
+        paid_code = paid.code if paid else event.paid_currency.upper()
+        billed_code = billed.code if billed else billed_currency.upper()
+        if paid_code != billed_code:
+            return f"paid in {paid_code}, billed in {billed_code}"
+    if event.paid_amount is not None and Decimal(event.paid_amount) != Decimal(billed_amount):
+        return f"paid {event.paid_amount}, billed {billed_amount.normalize()}"
+    return ""
+
+
+def _postback_seen(payment: Payment, key: str) -> bool:
+    return PaymentEvent.objects.filter(
+        payment=payment, type=EventType.POSTBACK_RECEIVED, payload__dedupe=key
+    ).exists()
+
+
+def _flag(payment: Payment, reason: str) -> None:
+    payment.needs_review = True
+    payment.review_reason = reason[:500]
+    payment.save(update_fields=["needs_review", "review_reason", "updated_at"])
+
+
+def postback_receive(*, provider_key: str, raw: RawPostback) -> IntakeResult:
+    """Verify and apply one provider postback; every path leaves an event behind."""
+    if provider_key not in PROVIDERS:
+        return IntakeResult(404, "unknown_provider")
+    try:
+        event = get_provider(provider_key).parse_postback(raw)
+    except PostbackRejected as exc:
+        # No secrets and no body here: only what helps staff see an attack or a misconfig.
+        event_record(
+            type=EventType.POSTBACK_REJECTED,
+            payload={
+                "provider": provider_key,
+                "code": exc.code,
+                "reason": exc.message[:200],
+                "bodySha256": hashlib.sha256(raw.body).hexdigest(),
+                "bodyBytes": len(raw.body),
+            },
+        )
+        logger.warning("%s postback rejected: %s", provider_key, exc.code)
+        return IntakeResult(400, exc.code)
+    return _postback_apply(provider_key=provider_key, event=event, raw=raw)
+
+
+def _postback_apply(*, provider_key: str, event: ProviderEvent, raw: RawPostback) -> IntakeResult:
+    key = _dedupe_key(event, raw)
+    summary = {
+        "provider": provider_key,
+        "dedupe": key,
+        "outcome": event.outcome,
+        "providerReference": event.provider_reference[:255],
+        "paidAmount": str(event.paid_amount) if event.paid_amount is not None else None,
+        "paidCurrency": event.paid_currency[:10],
+    }
+    with transaction.atomic():
+        payment = (
+            Payment.objects.select_for_update(of=("self",))
+            .select_related("merchant")
+            .filter(public_id=event.payment_id, provider=provider_key)
+            .first()
+        )
+        if payment is None:
+            # Well-signed but not ours (or another provider's): answer 200 so the
+            # provider stops retrying, and keep a trace for staff.
+            event_record(
+                type=EventType.POSTBACK_RECEIVED,
+                payload={
+                    **summary,
+                    "paymentId": event.payment_id[:64],
+                    "result": "unknown_payment",
+                },
+            )
+            return IntakeResult(200, "unknown_payment")
+        if _postback_seen(payment, key):
+            event_record(type=EventType.POSTBACK_DUPLICATE, payment=payment, payload=summary)
+            return IntakeResult(200, "duplicate", payment.public_id)
+        event_record(type=EventType.POSTBACK_RECEIVED, payment=payment, payload=summary)
+        code = _postback_decide(payment=payment, event=event, summary=summary)
+    logger.info("%s postback for %s: %s", provider_key, payment.public_id, code)
+    return IntakeResult(200, code, payment.public_id)
+
+
+def _postback_decide(*, payment: Payment, event: ProviderEvent, summary: dict) -> str:
+    """Apply a verified, first-seen postback to a locked payment; return what was done."""
+    target = OUTCOME_STATUS.get(event.outcome)
+    if target is None:
+        return "no_change"  # "pending" and the like: informational
+    if (
+        payment.provider_reference
+        and event.provider_reference
+        and event.provider_reference != payment.provider_reference
+    ):
+        reason = "postback reference does not match the invoice reference"
+        _flag(payment, reason)
+        event_record(
+            type=EventType.POSTBACK_CONFLICT, payment=payment, payload={**summary, "reason": reason}
+        )
+        return "flagged_reference_mismatch"
+    if payment.status == target:
+        # The same outcome again under a new provider event id: nothing new to tell.
+        event_record(type=EventType.POSTBACK_DUPLICATE, payment=payment, payload=summary)
+        return "duplicate"
+    if payment.status == PaymentStatus.CREATED and transition_allowed(
+        current=payment.status, target=PaymentStatus.PENDING
+    ):
+        # The postback overtook our own "invoice created" write; the invoice exists.
+        payment_transition(payment=payment, target=PaymentStatus.PENDING)
+    if not transition_allowed(current=payment.status, target=target):
+        reason = f"late {event.outcome} postback after the payment was {payment.status}"
+        _flag(payment, reason)
+        event_record(
+            type=EventType.POSTBACK_CONFLICT, payment=payment, payload={**summary, "reason": reason}
+        )
+        return "conflict_flagged"
+    if event.paid_amount is not None:
+        payment.paid_amount = event.paid_amount
+        payment.paid_currency = (event.paid_currency or "")[:10]
+        payment.save(update_fields=["paid_amount", "paid_currency", "updated_at"])
+    if target == PaymentStatus.SUCCEEDED:
+        mismatch = _amount_mismatch(payment, event)
+        if mismatch:
+            _flag(payment, f"amount/currency mismatch: {mismatch}")
+            event_record(
+                type=EventType.PAYMENT_FLAGGED,
+                payment=payment,
+                payload={**summary, "reason": mismatch},
+            )
+            delivery_enqueue(payment=payment, event=EventType.PAYMENT_FLAGGED)
+            return "flagged_amount_mismatch"
+    payment_transition(payment=payment, target=target)
+    event_type = STATUS_EVENT[target]
+    event_record(type=event_type, payment=payment, payload={"provider": payment.provider})
+    delivery_enqueue(payment=payment, event=event_type)
+    return "applied"

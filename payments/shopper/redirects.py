@@ -1,0 +1,85 @@
+"""Shopper redirects under /integration/.
+
+`pay` sends the shopper to the provider's page, read from the KV (falling back to the
+database). `success` and `error` send the shopper back to the merchant's stored URL: the
+destination never comes from the query string (no open redirect), and a return never
+changes the payment's status (only a verified provider postback does).
+"""
+
+from __future__ import annotations
+
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from payments.audit import event_record_for
+from payments.kv import kv_get, kv_store, redirect_entry
+from payments.models import EventType, PaymentStatus
+from payments.selectors import payment_get_by_public_id
+
+# Statuses for which the provider page is no longer worth showing.
+CLOSED_STATUSES = {
+    PaymentStatus.SUCCEEDED,
+    PaymentStatus.FAILED,
+    PaymentStatus.EXPIRED,
+    PaymentStatus.PROVIDER_ERROR,
+    PaymentStatus.CREATED,
+}
+
+
+def _entry(public_id: str) -> dict | None:
+    if not public_id or len(public_id) > 64:
+        return None
+    entry = kv_get(public_id)
+    if entry is not None:
+        return entry
+    payment = payment_get_by_public_id(public_id=public_id)
+    if payment is None:
+        return None
+    if payment.status == PaymentStatus.PENDING:
+        kv_store(payment)
+    return redirect_entry(payment)
+
+
+def _not_found(request):
+    return render(request, "integration/not_found.html", status=404)
+
+
+@never_cache
+@require_GET
+def pay(request):
+    public_id = request.GET.get("id", "")
+    entry = _entry(public_id)
+    if entry is None:
+        return _not_found(request)
+    if entry["status"] in CLOSED_STATUSES or not entry["provider_url"]:
+        return render(
+            request,
+            "integration/closed.html",
+            {"status": entry["status"], "status_label": PaymentStatus(entry["status"]).label},
+            status=410 if entry["status"] == PaymentStatus.EXPIRED else 200,
+        )
+    event_record_for(entry=entry, type=EventType.SHOPPER_REDIRECTED)
+    return HttpResponseRedirect(entry["provider_url"])
+
+
+def _return(request, *, url_field: str, event_type: str):
+    public_id = request.GET.get("id", "")
+    entry = _entry(public_id)
+    if entry is None:
+        return _not_found(request)
+    event_record_for(entry=entry, type=event_type)
+    return HttpResponseRedirect(entry[url_field])
+
+
+@never_cache
+@require_GET
+def success(request):
+    return _return(request, url_field="success_url", event_type=EventType.SHOPPER_RETURNED_SUCCESS)
+
+
+@never_cache
+@require_GET
+def error(request):
+    return _return(request, url_field="error_url", event_type=EventType.SHOPPER_RETURNED_ERROR)

@@ -1,0 +1,21 @@
+"""Celery task for the BigQuery export: a thin wrapper that calls the export services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+from reporting.export.services import export_run
+
+EXPORT_EVENTS_TASK = "reporting.export_events"
+
+
+@shared_task(name=EXPORT_EVENTS_TASK, ignore_result=True)
+def export_events_to_bigquery() -> dict[str, Any]:
+    """Send waiting events to BigQuery (beat, every BIGQUERY_EXPORT_INTERVAL seconds).
+
+    No Celery retry here: the next beat tick is the retry, and export_run keeps its own
+    backoff, so an outage never piles up retried tasks in the queue.
+    """
+    return export_run().as_dict()

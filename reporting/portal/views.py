@@ -1,0 +1,79 @@
+"""Portal pages: login and account, the dashboard, and the staff merchant switcher."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
+from django.views.decorators.http import require_http_methods
+
+from payments.models import Merchant, PaymentStatus
+from reporting.metabase import metabase_embed_url
+from reporting.portal import charts
+from reporting.portal.base import (
+    SESSION_MERCHANT_KEY,
+    portal_context,
+    portal_login_required,
+    portal_view,
+)
+from reporting.portal.forms import DashboardFilterForm
+from reporting.portal.selectors import dashboard_stats, portal_user_is_gateway_staff
+
+login = auth_views.LoginView.as_view(
+    template_name="portal/login.html",
+    redirect_authenticated_user=True,
+    next_page=reverse_lazy("portal:dashboard"),
+)
+logout = auth_views.LogoutView.as_view(next_page=reverse_lazy("portal:login"))
+password_change = portal_login_required(
+    auth_views.PasswordChangeView.as_view(
+        template_name="portal/password_change.html",
+        success_url=reverse_lazy("portal:password_change_done"),
+    )
+)
+password_change_done = portal_login_required(
+    auth_views.PasswordChangeDoneView.as_view(template_name="portal/password_change_done.html")
+)
+# The invite link is Django's password-reset confirmation: one use, bound to the password.
+invite = auth_views.PasswordResetConfirmView.as_view(
+    template_name="portal/invite.html",
+    post_reset_login=True,
+    success_url=reverse_lazy("portal:dashboard"),
+)
+
+
+@portal_view
+def dashboard(request: HttpRequest, merchant: Merchant) -> HttpResponse:
+    """Show the native charts, and the Metabase embed under them when configured."""
+    form = DashboardFilterForm(data=request.GET or None)
+    filters = form.filters() if request.GET else DashboardFilterForm(data={}).filters()
+    stats = dashboard_stats(merchant=merchant, **filters)
+    context = portal_context(
+        request,
+        merchant,
+        form=form,
+        filters=filters,
+        stats=stats,
+        status_choices=PaymentStatus.choices,
+        **charts.dashboard_charts(stats),
+        embed_url=metabase_embed_url(merchant=merchant),
+    )
+    return render(request, "portal/dashboard.html", context)
+
+
+@portal_login_required
+@require_http_methods(["GET", "POST"])
+def switch_merchant(request: HttpRequest) -> HttpResponse:
+    """Let gateway staff choose whose portal they are looking at."""
+    if not portal_user_is_gateway_staff(user=request.user):
+        raise PermissionDenied("only gateway staff can switch merchants")
+    if request.method == "POST":
+        merchant = get_object_or_404(Merchant, slug=request.POST.get("merchant", ""))
+        request.session[SESSION_MERCHANT_KEY] = merchant.pk
+        messages.info(request, f"Viewing the portal of {merchant.name}.")
+        return redirect("portal:dashboard")
+    merchants = Merchant.objects.order_by("slug")
+    return render(request, "portal/switch.html", {"merchants": merchants, "is_gateway_staff": True})
