@@ -16,6 +16,9 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
+from apaygate.celery import app
+from reporting.export.services import export_status
+
 logger = logging.getLogger(__name__)
 
 
@@ -33,7 +36,6 @@ def _check_cache() -> None:
 
 
 def _check_broker() -> None:
-    from apaygate.celery import app
 
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
@@ -60,7 +62,6 @@ def run_checks() -> dict[str, dict]:
 
 def export_detail() -> dict:
     """Describe the BigQuery export backlog; an error here is reported, never fatal."""
-    from reporting.export.services import export_status
 
     try:
         return export_status()

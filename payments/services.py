@@ -18,9 +18,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from payments.api.errors import ApiError
 from payments.audit import event_record
 from payments.currencies import TELE_USD
+from payments.errors import ApiError
 from payments.kv import kv_store
 from payments.models import EventType, ExchangeRate, Merchant, Payment, PaymentStatus
 from payments.tokens import payment_id_generate

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from payments.models import Merchant
+from reporting.export import admin as export_admin  # noqa: F401  (registers the event log)
 from reporting.models import PortalMembership
 from reporting.portal.users import PortalUserError, portal_invite_send, portal_user_create
 

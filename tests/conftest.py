@@ -8,6 +8,9 @@ from rest_framework.test import APIClient
 
 from tests.factories import MerchantFactory, make_token
 
+# Gateway fixtures shared by every area (loopback receivers, a real Celery worker, Redis).
+pytest_plugins = ["tests.support.gateway"]
+
 
 @pytest.fixture(autouse=True)
 def _clear_cache():

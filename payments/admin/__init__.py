@@ -6,6 +6,6 @@ registers them.
 
 from __future__ import annotations
 
-from payments.admin import deliveries, events, merchants
+from payments.admin import deliveries, merchants
 
-__all__ = ["deliveries", "events", "merchants"]
+__all__ = ["deliveries", "merchants"]

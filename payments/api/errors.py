@@ -14,20 +14,9 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler
 
+from payments.errors import ApiError
+
 logger = logging.getLogger(__name__)
-
-
-class ApiError(exceptions.APIException):
-    """An error with our own machine code, status and optional per-field errors."""
-
-    def __init__(
-        self, *, code: str, message: str, status_code: int = 400, errors: dict | None = None
-    ):
-        super().__init__(detail=message, code=code)
-        self.status_code = status_code
-        self.code = code
-        self.message = message
-        self.errors = errors or {}
 
 
 class PayloadTooLarge(ApiError):

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from payments.delivery.resend import delivery_resend
 from payments.models import Merchant, Payment, PaymentStatus
 from reporting.portal.base import portal_context, portal_view
 from reporting.portal.forms import PaymentFilterForm
@@ -134,7 +135,7 @@ def payment(request: HttpRequest, merchant: Merchant, public_id: str) -> HttpRes
 
 @require_POST
 @portal_view
-def delivery_resend(
+def postback_resend(
     request: HttpRequest, merchant: Merchant, public_id: str, delivery_id: int
 ) -> HttpResponse:
     """Queue a postback again at the merchant's request (its own payments only)."""
@@ -143,9 +144,7 @@ def delivery_resend(
     )
     if delivery is None:
         raise Http404("no such postback")
-    from payments.delivery.resend import delivery_resend as resend
-
     # `by` lands in the exported event log: an id, never the login's e-mail address.
-    resend(delivery=delivery, by=f"portal:user-{request.user.pk}")
+    delivery_resend(delivery=delivery, by=f"portal:user-{request.user.pk}")
     messages.success(request, "Postback queued for delivery again.")
     return redirect("portal:payment", public_id=public_id)

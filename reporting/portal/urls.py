@@ -22,7 +22,7 @@ urlpatterns = [
     path("payments/<str:public_id>/", views_payments.payment, name="payment"),
     path(
         "payments/<str:public_id>/postbacks/<int:delivery_id>/resend/",
-        views_payments.delivery_resend,
+        views_payments.postback_resend,
         name="delivery_resend",
     ),
 ]

@@ -9,7 +9,7 @@ from payments.merchants import api_token_issue, merchant_create
 from payments.models import DeliveryStatus, Payment, PaymentStatus, PostbackDelivery, TokenMode
 
 # The real-worker fixtures live with the postback tests.
-from tests.payments.conftest import celery_stack, worker_settings  # noqa: F401
+from tests.support.gateway import celery_stack, worker_settings  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker]
 

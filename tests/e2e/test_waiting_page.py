@@ -6,7 +6,7 @@ import pytest
 
 from payments.intake.services import postback_receive
 from tests.factories import MerchantFactory, PaymentFactory
-from tests.payments.test_postbacks import sandbox_raw
+from tests.payments.intake.test_postbacks import sandbox_raw
 
 pytestmark = pytest.mark.e2e
 

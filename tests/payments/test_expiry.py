@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from payments.tasks import expire_stale_payments
 from payments.expiry import payment_expire_stale
 from payments.models import EventType, PaymentEvent, PaymentStatus, PostbackDelivery
+from payments.tasks import expire_stale_payments
 from tests.factories import PaymentFactory
 
 pytestmark = pytest.mark.django_db

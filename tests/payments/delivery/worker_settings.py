@@ -7,6 +7,6 @@ seconds; tests/payments/conftest.py sets the same values in the test process.
 from __future__ import annotations
 
 from apaygate.test_settings import *  # noqa: F403
-from tests.payments.conftest import WORKER_SETTINGS
+from tests.support.gateway import WORKER_SETTINGS
 
 globals().update(WORKER_SETTINGS)

@@ -9,7 +9,7 @@ import pytest
 from payments.intake.services import postback_receive
 from payments.models import DeliveryStatus, PaymentStatus, PostbackDelivery
 from tests.factories import MerchantFactory, PaymentFactory
-from tests.payments.test_postbacks import sandbox_raw
+from tests.payments.intake.test_postbacks import sandbox_raw
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

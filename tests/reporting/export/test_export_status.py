@@ -10,7 +10,7 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-import payments.admin.events  # noqa: F401  registers PaymentEvent even before payments/admin/merchants.py does
+import reporting.export.admin  # noqa: F401  registers PaymentEvent with the admin
 from payments.audit import event_record
 from payments.models import EventType, PaymentEvent
 from reporting.export.services import MAX_REQUEST_BYTES, _request_chunks, export_status

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from payments.delivery.outbox import delivery_enqueue
 from payments.models import DeliveryStatus, EventType, PaymentEvent, PaymentStatus, PostbackDelivery
 from tests.factories import MerchantFactory, PaymentFactory
-from tests.payments.test_postbacks import sandbox_raw, tele_raw
+from tests.payments.intake.test_postbacks import sandbox_raw, tele_raw
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,7 @@ from django.utils import timezone
 from payments.models import PostbackDelivery
 from reporting.metabase import metabase_embed_token
 from reporting.portal.selectors import dashboard_stats
-
-from .conftest import make_payment
+from tests.reporting.conftest import make_payment
 
 pytestmark = pytest.mark.django_db
 

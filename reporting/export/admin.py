@@ -1,6 +1,7 @@
 """Admin for the event log: read-only, filterable, with the BigQuery export backlog on top.
 
-Imported by payments/admin/merchants.py so that Django's admin autodiscovery registers it.
+Imported by reporting/admin.py so that Django's admin autodiscovery registers it. It lives
+with the export because the event log is the export's outbox.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from django.contrib import admin, messages
 from django.utils import timezone
 
 from payments.models import PaymentEvent
+from reporting.export.services import export_status
 
 
 class ExportedFilter(admin.SimpleListFilter):
@@ -74,8 +76,6 @@ class PaymentEventAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         """Show the export backlog and lag above the list, where staff look first."""
-        from reporting.export.services import export_status
-
         status = export_status(include_exported=True)
         summary = (
             f"BigQuery export {'on' if status['enabled'] else 'off (BIGQUERY_PROJECT unset)'}: "

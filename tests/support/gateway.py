@@ -213,7 +213,7 @@ class CeleryStack:
         env = dict(os.environ)
         env.update(
             {
-                "DJANGO_SETTINGS_MODULE": "tests.payments.worker_settings",
+                "DJANGO_SETTINGS_MODULE": "tests.payments.delivery.worker_settings",
                 "PYTHONPATH": str(ROOT),
                 "DATABASE_URL": _database_url(),
                 "CELERY_BROKER_URL": self.broker_url,

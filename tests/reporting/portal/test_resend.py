@@ -6,8 +6,7 @@ import pytest
 from django.utils import timezone
 
 from payments.models import DeliveryAttempt, PaymentEvent, PostbackDelivery
-
-from .conftest import make_payment
+from tests.reporting.conftest import make_payment
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,7 @@ from django.test import Client
 
 from reporting.models import PortalMembership
 from reporting.portal.users import portal_invite_url
-
-from .conftest import PASSWORD, make_payment
+from tests.reporting.conftest import PASSWORD, make_payment
 
 pytestmark = pytest.mark.django_db
 

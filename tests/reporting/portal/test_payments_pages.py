@@ -15,8 +15,7 @@ from payments.audit import event_record
 from payments.models import DeliveryAttempt, PostbackDelivery
 from reporting.portal.payments import CSV_COLUMNS
 from reporting.portal.selectors import payment_list
-
-from .conftest import make_payment
+from tests.reporting.conftest import make_payment
 
 pytestmark = pytest.mark.django_db
 

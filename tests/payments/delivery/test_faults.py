@@ -13,9 +13,9 @@ import pytest
 from payments.intake.services import postback_receive
 from payments.models import DeliveryStatus, PostbackDelivery
 from tests.factories import MerchantFactory, PaymentFactory
-from tests.payments.conftest import CeleryStack, celery_broker, hang_until_released
-from tests.payments.test_deliveries_worker import wait_for_delivery
-from tests.payments.test_postbacks import sandbox_raw
+from tests.payments.delivery.test_worker import wait_for_delivery
+from tests.payments.intake.test_postbacks import sandbox_raw
+from tests.support.gateway import CeleryStack, celery_broker, hang_until_released
 
 pytestmark = [pytest.mark.fault, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
