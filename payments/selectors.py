@@ -30,7 +30,7 @@ def payment_list(
         qs = qs.filter(created_at__gte=created_after)
     if created_before:
         qs = qs.filter(created_at__lt=created_before)
-    deliveries = PostbackDelivery.objects.filter(is_test=False).order_by("-created_at")
+    deliveries = PostbackDelivery.objects.order_by("-created_at")
     return qs.order_by("-created_at", "-pk").prefetch_related(
         Prefetch("deliveries", queryset=deliveries, to_attr="recent_deliveries")
     )

@@ -23,6 +23,7 @@ from payments.currencies import TELE_USD
 from payments.errors import ApiError
 from payments.kv import kv_store
 from payments.models import EventType, ExchangeRate, Merchant, Payment, PaymentStatus
+from payments.state import payment_transition_unlocked
 from payments.tokens import payment_id_generate
 from providers.base import InvoiceRequest, ProviderError
 from providers.registry import SANDBOX, get_provider
@@ -115,10 +116,10 @@ def _resolve_currency(*, merchant: Merchant, data: dict) -> dict:
 
 
 def _provider_amount(
-    *, merchant: Merchant, amount: Decimal, currency: str
+    *, provider_key: str, amount: Decimal, currency: str
 ) -> tuple[Decimal | None, Decimal | None]:
     """Convert to the provider's billing currency (Tele: TUSD), rounding half up to cents."""
-    billing = get_provider(merchant.provider).billing_currency
+    billing = get_provider(provider_key).billing_currency
     if not billing:
         return None, None
     rate = exchange_rate_current(currency=currency)
@@ -136,12 +137,14 @@ def payment_init(
 ) -> InitResult:
     """Validate against the merchant, store, call the provider, and return the payment."""
     data = _resolve_currency(merchant=merchant, data=dict(data))
+    # Test tokens always use the sandbox: what is stored (and converted) is what the
+    # provider actually used, never the merchant's live provider.
+    provider_key = SANDBOX if is_test else merchant.provider
     provider_amount, rate = _provider_amount(
-        merchant=merchant, amount=data["amount"], currency=data["currency"]
+        provider_key=provider_key, amount=data["amount"], currency=data["currency"]
     )
     reference = data.get("id")
     fingerprint = request_fingerprint({**data, "is_test": is_test})
-    provider_key = SANDBOX if is_test else merchant.provider
     try:
         with transaction.atomic():
             payment = Payment.objects.create(
@@ -159,7 +162,7 @@ def payment_init(
                 currency=data["currency"],
                 payment_type=data["type"],
                 provider_amount=provider_amount,
-                provider_currency=get_provider(merchant.provider).billing_currency,
+                provider_currency=get_provider(provider_key).billing_currency,
                 exchange_rate=rate,
                 success_url=data["successUrl"],
                 error_url=data["errorUrl"],
@@ -235,19 +238,19 @@ def _invoice(payment: Payment) -> Payment:
     except ProviderError as exc:
         return _mark_provider_error(payment, exc)
 
-    now = timezone.now()
     with transaction.atomic():
         # The invoice is stored whatever the status: a verified postback may have
         # overtaken this write (and moved the payment on) while the provider answered.
         stored = Payment.objects.filter(pk=payment.pk, provider_reference="").update(
-            provider_url=invoice.url, provider_reference=invoice.reference, updated_at=now
+            provider_url=invoice.url,
+            provider_reference=invoice.reference,
+            updated_at=timezone.now(),
         )
-        moved = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.CREATED).update(
-            status=PaymentStatus.PENDING, updated_at=now
+        moved = payment_transition_unlocked(
+            payment=payment, current=PaymentStatus.CREATED, target=PaymentStatus.PENDING
         )
         if stored and moved:  # the usual case: no need to read back what we just wrote
             payment.provider_url, payment.provider_reference = invoice.url, invoice.reference
-            payment.status, payment.updated_at = PaymentStatus.PENDING, now
         else:
             payment.refresh_from_db()
         event_record(
@@ -263,13 +266,15 @@ def _invoice(payment: Payment) -> Payment:
 
 def _mark_provider_error(payment: Payment, exc: ProviderError) -> Payment:
     code = PROVIDER_ERROR_CODE.get(exc.kind, "provider_refused")
-    Payment.objects.filter(pk=payment.pk, status=PaymentStatus.CREATED).update(
-        status=PaymentStatus.PROVIDER_ERROR,
+    moved = payment_transition_unlocked(
+        payment=payment,
+        current=PaymentStatus.CREATED,
+        target=PaymentStatus.PROVIDER_ERROR,
         provider_error_code=code,
         provider_error_message=exc.message[:500],
-        updated_at=timezone.now(),
     )
-    payment.refresh_from_db()
+    if not moved:
+        payment.refresh_from_db()
     event_record(
         type=EventType.PROVIDER_ERROR,
         payment=payment,

@@ -1,8 +1,11 @@
-"""The payment state machine (DESIGN "Statuses"), in one table.
+"""The payment state machine and its vocabulary, defined once (DESIGN "Statuses").
 
 `created` → `pending` → `succeeded` | `failed` | `expired`; `created` → `provider_error`.
-Final states never change again. Callers hold a row lock (`select_for_update`) while they
-check and apply a transition, so two postbacks racing for one payment cannot both win.
+Final states never change again. Every status change goes through this module: a locked
+transition (`payment_transition`, the caller holds `select_for_update`) for postbacks and
+expiry, or a conditional one (`payment_transition_unlocked`, an `UPDATE … WHERE status =`
+whose row count decides) for init-payment, which must not hold a lock across the provider
+call.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from payments.kv import kv_forget
-from payments.models import FINAL_STATUSES, Payment, PaymentStatus
+from payments.models import EventType, Payment, PaymentStatus
 
 S = PaymentStatus
 
@@ -22,6 +25,20 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     S.FAILED: frozenset(),
     S.EXPIRED: frozenset(),
     S.PROVIDER_ERROR: frozenset(),
+}
+
+# Outcomes that never change again, and that a merchant gets a postback for.
+FINAL_STATUSES: frozenset[str] = frozenset({S.SUCCEEDED, S.FAILED, S.EXPIRED})
+# Nothing more for a shopper to do: the provider's page is no longer worth showing, and the
+# waiting page forwards the shopper on. `provider_error` is closed but not final in the
+# postback sense: no invoice was ever made, so there is nothing to tell the merchant later.
+CLOSED_STATUSES: frozenset[str] = FINAL_STATUSES | {S.PROVIDER_ERROR}
+
+# The postback event (and event-log type) each final status sends.
+STATUS_EVENT: dict[str, str] = {
+    S.SUCCEEDED: EventType.PAYMENT_SUCCEEDED,
+    S.FAILED: EventType.PAYMENT_FAILED,
+    S.EXPIRED: EventType.PAYMENT_EXPIRED,
 }
 
 # A provider outcome (providers.base.ProviderEvent.outcome) to the status it leads to.
@@ -45,6 +62,10 @@ def transition_allowed(*, current: str, target: str) -> bool:
     return target in ALLOWED_TRANSITIONS.get(current, frozenset())
 
 
+def status_is_final(status: str) -> bool:
+    return status in FINAL_STATUSES
+
+
 def payment_transition(*, payment: Payment, target: str) -> Payment:
     """Move a locked payment to `target` and save it; refuse what the machine forbids.
 
@@ -59,8 +80,34 @@ def payment_transition(*, payment: Payment, target: str) -> Payment:
         payment.finalized_at = now
         fields.append("finalized_at")
     payment.save(update_fields=fields)
+    _forget_after_commit(payment.public_id)
+    return payment
+
+
+def payment_transition_unlocked(
+    *, payment: Payment, current: str, target: str, **fields: object
+) -> bool:
+    """Move the payment from `current` to `target` only if it is still `current`.
+
+    A conditional UPDATE instead of a row lock: init-payment calls the provider between
+    storing the payment and moving it, and a lock must not be held across the network.
+    Returns whether this call made the move (a verified postback may have overtaken it).
+    """
+    if not transition_allowed(current=current, target=target):
+        raise IllegalTransition(current, target)
+    now = timezone.now()
+    moved = Payment.objects.filter(pk=payment.pk, status=current).update(
+        status=target, updated_at=now, **fields
+    )
+    if moved:
+        payment.status, payment.updated_at = target, now
+        for name, value in fields.items():
+            setattr(payment, name, value)
+        _forget_after_commit(payment.public_id)
+    return bool(moved)
+
+
+def _forget_after_commit(public_id: str) -> None:
     # The KV copy carries the status the redirect views act on: drop it once the change
     # is committed, so /integration/pay never sends a shopper to a closed invoice.
-    public_id = payment.public_id
     transaction.on_commit(lambda: kv_forget(public_id))
-    return payment

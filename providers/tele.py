@@ -24,6 +24,7 @@ from providers.base import (
     InvoiceRequest,
     PostbackRejected,
     Provider,
+    ProviderError,
     ProviderEvent,
     RawPostback,
 )
@@ -51,8 +52,14 @@ class TeleProvider(Provider):
     default_currency = "TeleUSD"
 
     def create_invoice(self, request: InvoiceRequest) -> Invoice:
+        if request.provider_amount is None or request.provider_currency != self.billing_currency:
+            # Billing the merchant's own amount as TUSD would charge the shopper the wrong
+            # sum: refuse rather than guess. The gateway converts before it calls us.
+            raise ProviderError(
+                "No TUSD amount for this invoice: the payment was not converted.", permanent=True
+            )
         body = {
-            "amount": json_number(request.provider_amount or request.amount),
+            "amount": json_number(request.provider_amount),
             "currency": "TUSD",
             "appId": settings.TELE_APP_ID,
             "partnerInfo": {

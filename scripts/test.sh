@@ -11,4 +11,6 @@ export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
 bash scripts/ensure-system-packages.sh
 
 .venv/bin/ruff check --quiet .
+# The architecture's import rules ([tool.importlinter] in pyproject.toml).
+.venv/bin/lint-imports --no-cache
 .venv/bin/pytest "$@"

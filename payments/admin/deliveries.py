@@ -40,7 +40,7 @@ class PostbackDeliveryAdmin(admin.ModelAdmin):
         "delivered_at",
         "created_at",
     )
-    list_filter = ("status", "event", "is_test")
+    list_filter = ("status", "event")
     search_fields = ("webhook_id", "payment__public_id", "payment__merchant_reference", "url")
     list_select_related = ("payment",)
     date_hierarchy = "created_at"

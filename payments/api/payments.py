@@ -22,11 +22,6 @@ MAX_IDEMPOTENCY_KEY = 255
 class InitPaymentApi(APIView):
     """`POST /api/v1/init-payment`."""
 
-    class OutputSerializer(serializers.Serializer):
-        status = serializers.CharField(default="success")
-        id = serializers.CharField(help_text="The gateway's payment id (paymentId).")
-        url = serializers.URLField(help_text="Send the shopper here.")
-
     @init_payment_schema
     def post(self, request):
         form = InitPaymentInput(data=request.data)

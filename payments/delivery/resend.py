@@ -12,6 +12,7 @@ from django.utils import timezone
 from payments.audit import event_record
 from payments.delivery.outbox import delivery_enqueue, delivery_queue, queue_lease
 from payments.models import DeliveryStatus, EventType, Payment, PostbackDelivery
+from payments.state import STATUS_EVENT
 
 
 def delivery_resend(*, delivery: PostbackDelivery, by: str = "") -> PostbackDelivery:
@@ -52,25 +53,14 @@ class ResendRefused(ValueError):
         self.code = code
 
 
-FINAL_EVENTS = {
-    "succeeded": EventType.PAYMENT_SUCCEEDED,
-    "failed": EventType.PAYMENT_FAILED,
-    "expired": EventType.PAYMENT_EXPIRED,
-}
-
-
 def payment_postback_resend(*, payment: Payment, by: str = "") -> PostbackDelivery:
     """Resend a payment's latest postback (or create it, for a final payment without one)."""
     if not payment.wants_postbacks:
         raise ResendRefused("The payment has no id or postbackUrl.", code="no_postback_url")
-    latest = (
-        PostbackDelivery.objects.filter(payment=payment, is_test=False)
-        .order_by("-created_at", "-pk")
-        .first()
-    )
+    latest = PostbackDelivery.objects.filter(payment=payment).order_by("-created_at", "-pk").first()
     if latest is not None:
         return delivery_resend(delivery=latest, by=by)
-    event = FINAL_EVENTS.get(payment.status)
+    event = STATUS_EVENT.get(payment.status)
     if event is None:
         raise ResendRefused("The payment is not final yet: nothing to send.", code="not_final")
     with transaction.atomic():

@@ -25,17 +25,11 @@ from payments.audit import event_record
 from payments.currencies import currency_lookup
 from payments.delivery.outbox import delivery_enqueue
 from payments.models import EventType, Payment, PaymentEvent, PaymentStatus
-from payments.state import OUTCOME_STATUS, payment_transition, transition_allowed
+from payments.state import OUTCOME_STATUS, STATUS_EVENT, payment_transition, transition_allowed
 from providers.base import PostbackRejected, ProviderEvent, RawPostback
 from providers.registry import PROVIDERS, get_provider
 
 logger = logging.getLogger(__name__)
-
-STATUS_EVENT = {
-    PaymentStatus.SUCCEEDED: EventType.PAYMENT_SUCCEEDED,
-    PaymentStatus.FAILED: EventType.PAYMENT_FAILED,
-    PaymentStatus.EXPIRED: EventType.PAYMENT_EXPIRED,
-}
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from .deliveries import DeliveryAttempt, DeliveryStatus, PostbackDelivery
 from .events import EventType, PaymentEvent
 from .merchants import ApiToken, Merchant, TokenMode
-from .payment import FINAL_STATUSES, Payment, PaymentStatus, PaymentType
+from .payment import Payment, PaymentStatus, PaymentType
 from .rates import ExchangeRate
 
 __all__ = [
-    "FINAL_STATUSES",
     "ApiToken",
     "DeliveryAttempt",
     "DeliveryStatus",

@@ -25,7 +25,6 @@ class PostbackDelivery(models.Model):
     event = models.CharField(max_length=40)
     url = models.URLField(max_length=2048)
     payload = models.JSONField()
-    is_test = models.BooleanField(default=False, help_text="A test postback sent on request.")
     status = models.CharField(
         max_length=12, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
     )

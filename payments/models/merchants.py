@@ -62,9 +62,5 @@ class ApiToken(models.Model):
         return f"{self.prefix}… ({self.get_mode_display()})"
 
     @property
-    def is_revoked(self) -> bool:
-        return self.revoked_at is not None
-
-    @property
     def is_test(self) -> bool:
         return self.mode == TokenMode.TEST

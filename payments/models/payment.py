@@ -16,9 +16,6 @@ class PaymentStatus(models.TextChoices):
     PROVIDER_ERROR = "provider_error", "Provider error"
 
 
-FINAL_STATUSES = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.FAILED, PaymentStatus.EXPIRED})
-
-
 class PaymentType(models.TextChoices):
     FIAT = "fiat", "Fiat"
     CRYPTO = "crypto", "Crypto"
@@ -100,10 +97,6 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return self.public_id
-
-    @property
-    def is_final(self) -> bool:
-        return self.status in FINAL_STATUSES
 
     @property
     def wants_postbacks(self) -> bool:

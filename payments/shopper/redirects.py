@@ -17,15 +17,11 @@ from payments.audit import event_record_for
 from payments.kv import kv_get, kv_store, redirect_entry
 from payments.models import EventType, PaymentStatus
 from payments.selectors import payment_get_by_public_id
+from payments.state import CLOSED_STATUSES
 
-# Statuses for which the provider page is no longer worth showing.
-CLOSED_STATUSES = {
-    PaymentStatus.SUCCEEDED,
-    PaymentStatus.FAILED,
-    PaymentStatus.EXPIRED,
-    PaymentStatus.PROVIDER_ERROR,
-    PaymentStatus.CREATED,
-}
+# Statuses for which the provider page is not (or no longer) worth showing: closed ones,
+# and `created` (no invoice yet).
+NOT_PAYABLE = CLOSED_STATUSES | {PaymentStatus.CREATED}
 
 
 def _entry(public_id: str) -> dict | None:
@@ -53,7 +49,7 @@ def pay(request):
     entry = _entry(public_id)
     if entry is None:
         return _not_found(request)
-    if entry["status"] in CLOSED_STATUSES or not entry["provider_url"]:
+    if entry["status"] in NOT_PAYABLE or not entry["provider_url"]:
         return render(
             request,
             "integration/closed.html",

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods
 from payments.currencies import amount_format
 from payments.intake.services import postback_receive
 from payments.models import Payment
+from payments.state import status_is_final
 from providers.base import RawPostback
 from providers.sandbox import SandboxProvider, sign_sandbox_postback
 
@@ -54,11 +55,12 @@ def sandbox_pay(request, reference: str):
     """Show the simulated invoice, or settle it with the shopper's choice."""
     payment = _sandbox_payment(reference)
     amount, currency = _billed(payment)
-    if request.method == "GET" or payment.is_final:
+    is_final = status_is_final(payment.status)
+    if request.method == "GET" or is_final:
         return render(
             request,
             "sandbox/pay.html",
-            {"payment": payment, "amount": amount, "currency": currency},
+            {"payment": payment, "amount": amount, "currency": currency, "is_final": is_final},
         )
     outcome = request.POST.get("outcome", "")
     if outcome not in OUTCOMES:

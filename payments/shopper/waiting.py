@@ -14,8 +14,9 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from payments.models import FINAL_STATUSES, Payment, PaymentStatus
+from payments.models import Payment, PaymentStatus
 from payments.selectors import payment_get_by_public_id
+from payments.state import CLOSED_STATUSES
 
 POLL_INTERVAL_MS = 2000
 
@@ -24,7 +25,7 @@ def status_redirect_url(payment: Payment) -> str | None:
     """Where a shopper goes once the payment is settled; None while it is not."""
     if payment.status == PaymentStatus.SUCCEEDED:
         return f"/integration/success?id={payment.public_id}"
-    if payment.status in FINAL_STATUSES or payment.status == PaymentStatus.PROVIDER_ERROR:
+    if payment.status in CLOSED_STATUSES:
         return f"/integration/error?id={payment.public_id}"
     return None
 

@@ -238,7 +238,6 @@ def dashboard_stats(
         PostbackDelivery.objects.filter(
             payment__merchant=merchant,
             payment__is_test=(mode == "test"),
-            is_test=False,
             **delivery_bounds,
         )
         .values("status")

@@ -13,9 +13,10 @@ from decimal import Decimal
 
 import pytest
 
-from providers.base import PostbackRejected, RawPostback
+from payments.models import Merchant, Payment
+from providers.base import InvoiceRequest, PostbackRejected, ProviderError, RawPostback
 from providers.jsonnum import json_number
-from providers.registry import get_provider, provider_choices
+from providers.registry import PROVIDERS, get_provider, provider_choices
 from providers.sandbox import sign_sandbox_postback
 
 
@@ -101,8 +102,9 @@ def test_bansky_refuses_a_body_changed_after_signing():
     raw = bansky_postback({"id": "pay_x", "status": "success", "amount": "10.00"})
     tampered = RawPostback(body=raw.body.replace(b"10.00", b"1.00"), headers=raw.headers)
 
-    with pytest.raises(PostbackRejected):
+    with pytest.raises(PostbackRejected) as refused:
         get_provider("bansky").parse_postback(tampered)
+    assert refused.value.code == "invalid_signature"
 
 
 def test_sandbox_postbacks_are_really_verified():
@@ -133,4 +135,30 @@ def test_amounts_are_json_numbers_when_exact_and_strings_otherwise(value, encode
 
 
 def test_every_registered_provider_is_a_model_choice():
+    registered = set(PROVIDERS)
+
+    for model in (Merchant, Payment):
+        choices = {key for key, _label in model._meta.get_field("provider").choices}
+        assert choices == registered, model.__name__
     assert {key for key, _label in provider_choices()} == {"tele", "bansky", "sandbox"}
+
+
+def test_tele_refuses_an_invoice_without_a_tusd_amount():
+    # Billing the merchant's EUR amount as TUSD would charge the wrong sum.
+    request = InvoiceRequest(
+        payment_id="pay_t",
+        amount=Decimal("10.00"),
+        currency="EUR",
+        payment_type="fiat",
+        customer_email="",
+        customer_name="",
+        provider_amount=None,
+        provider_currency="",
+        success_url="https://gate.example/s",
+        error_url="https://gate.example/e",
+        postback_url="https://gate.example/p",
+    )
+
+    with pytest.raises(ProviderError) as refused:
+        get_provider("tele").create_invoice(request)
+    assert refused.value.permanent

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from decimal import Decimal
 
@@ -12,6 +13,7 @@ from rest_framework.test import APIClient
 
 from payments.kv import kv_get
 from payments.models import EventType, Payment, PaymentStatus
+from payments.tokens import payment_id_generate
 from tests.factories import ExchangeRateFactory, MerchantFactory, make_token
 
 TELE_URL = "https://tele.example/api/CreateInvoice"
@@ -71,9 +73,14 @@ def test_sandbox_payment_answers_with_the_gateway_wrapper_url(api):
 
 
 def test_payment_id_is_unguessable(api):
-    ids = {post(api, {**BODY, "id": f"o-{i}"}).json()["id"] for i in range(5)}
-    assert len(ids) == 5
-    assert all(len(i) >= len("pay_") + 32 for i in ids)  # 24 random bytes = 192 bits
+    ids = [post(api, {**BODY, "id": f"o-{i}"}).json()["id"] for i in range(5)]
+    ids += [payment_id_generate() for _ in range(300)]
+
+    random_parts = [i.removeprefix("pay_") for i in ids]
+    # 192 random bits each, URL-safe base64 (no padding)
+    assert all(len(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4))) == 24 for p in random_parts)
+    # neither a counter nor a clock: 48-bit prefixes of 305 random ids never repeat
+    assert len({p[:8] for p in random_parts}) == len(random_parts)
 
 
 @responses.activate

@@ -6,8 +6,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
+from django.db import connections, transaction
 from django.utils import timezone
 
 from payments.delivery.attempts import delivery_attempt, delivery_send_test
@@ -15,7 +14,13 @@ from payments.delivery.outbox import deliveries_claim_due, delivery_enqueue
 from payments.delivery.resend import delivery_resend
 from payments.delivery.wire import retry_after_seconds, retry_delay_seconds
 from payments.merchants import merchant_rotate_postback_secret
-from payments.models import DeliveryAttempt, DeliveryStatus, EventType, PaymentEvent
+from payments.models import (
+    DeliveryAttempt,
+    DeliveryStatus,
+    EventType,
+    PaymentEvent,
+    PostbackDelivery,
+)
 from tests.factories import MerchantFactory, PaymentFactory
 
 pytestmark = pytest.mark.django_db
@@ -218,10 +223,33 @@ def test_claim_skips_rows_claimed_or_locked_by_another_dispatcher(setup):
     assert again == []
 
 
-def test_claim_uses_skip_locked():
-    with CaptureQueriesContext(connection) as queries:
-        deliveries_claim_due()
-    assert any("FOR UPDATE SKIP LOCKED" in q["sql"] for q in queries.captured_queries)
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_skips_rows_another_connection_holds_and_does_not_wait(setup):
+    # given two due deliveries, one of them locked by another connection
+    _merchant, payment = setup
+    held, free = enqueue(payment), enqueue(payment)
+    PostbackDelivery.objects.filter(pk__in=[held.pk, free.pk]).update(claimed_until=None)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_lock():
+        with transaction.atomic():
+            PostbackDelivery.objects.select_for_update().get(pk=held.pk)
+            locked.set()
+            release.wait(10)
+        connections.close_all()
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    try:
+        assert locked.wait(5)
+        # when this connection claims
+        claimed = deliveries_claim_due()
+    finally:
+        release.set()
+        holder.join()
+
+    # then it took the free row at once and left the locked one alone
+    assert claimed == [free.pk]
 
 
 def test_test_postback_reports_the_merchants_answer(setup, receiver):
