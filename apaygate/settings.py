@@ -190,6 +190,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Stable enum names for generated clients (the SDKs' PaymentStatus, PostbackEvent, ...).
+    "ENUM_NAME_OVERRIDES": {
+        "PaymentStatus": "payments.models.PaymentStatus",
+        "PaymentType": "payments.models.PaymentType",
+        "PostbackDeliveryStatus": "payments.models.DeliveryStatus",
+        "PostbackEvent": "payments.models.PostbackEvent",
+        "SuccessStatus": [("success", "success")],
+        "ErrorStatus": [("error", "error")],
+    },
 }
 
 # Providers: credentials come from the environment only.

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from payments.api.errors import ApiError
 from payments.api.inputs import InitPaymentInput
 from payments.api.schema import init_payment_schema, payment_detail_schema, payment_list_schema
+from payments.api.serializers import PaymentSerializer
 from payments.models import PaymentStatus
 from payments.selectors import payment_get_for_merchant, payment_list
 from payments.services import payment_init, provider_error_for, wrapper_url
@@ -50,57 +51,6 @@ class InitPaymentApi(APIView):
         )
 
 
-class PaymentOutputSerializer(serializers.Serializer):
-    paymentId = serializers.CharField(source="public_id")
-    id = serializers.CharField(source="merchant_reference", allow_null=True)
-    status = serializers.ChoiceField(choices=PaymentStatus.choices)
-    test = serializers.BooleanField(source="is_test")
-    amount = serializers.DecimalField(
-        max_digits=20, decimal_places=8, normalize_output=True, coerce_to_string=True
-    )
-    currency = serializers.CharField()
-    type = serializers.CharField(source="payment_type")
-    providerAmount = serializers.DecimalField(
-        source="provider_amount",
-        max_digits=20,
-        decimal_places=8,
-        allow_null=True,
-        normalize_output=True,
-    )
-    providerCurrency = serializers.CharField(source="provider_currency")
-    exchangeRate = serializers.DecimalField(
-        source="exchange_rate",
-        max_digits=24,
-        decimal_places=10,
-        allow_null=True,
-        normalize_output=True,
-    )
-    successUrl = serializers.CharField(source="success_url")
-    errorUrl = serializers.CharField(source="error_url")
-    postbackUrl = serializers.CharField(source="postback_url")
-    url = serializers.SerializerMethodField()
-    createdAt = serializers.DateTimeField(source="created_at")
-    updatedAt = serializers.DateTimeField(source="updated_at")
-    postback = serializers.SerializerMethodField()
-
-    def get_url(self, payment) -> str:
-        return wrapper_url(payment)
-
-    def get_postback(self, payment) -> dict | None:
-        deliveries = getattr(payment, "recent_deliveries", None)
-        if not deliveries:
-            return None
-        latest = deliveries[0]
-        return {
-            "event": latest.event,
-            "status": latest.status,
-            "attempts": latest.attempt_count,
-            "lastStatusCode": latest.last_status_code,
-            "nextAttemptAt": latest.next_attempt_at,
-            "deliveredAt": latest.delivered_at,
-        }
-
-
 class PaymentDetailApi(APIView):
     """`GET /api/v1/payments/<paymentId>`: the merchant's own payments only."""
 
@@ -109,7 +59,7 @@ class PaymentDetailApi(APIView):
         payment = payment_get_for_merchant(merchant=request.user.merchant, public_id=payment_id)
         if payment is None:
             raise NotFound()
-        return Response(PaymentOutputSerializer(payment).data)
+        return Response(PaymentSerializer(payment).data)
 
 
 class PaymentListApi(APIView):
@@ -142,4 +92,4 @@ class PaymentListApi(APIView):
         )
         paginator = self.Pagination()
         page = paginator.paginate_queryset(payments, request, view=self)
-        return paginator.get_paginated_response(PaymentOutputSerializer(page, many=True).data)
+        return paginator.get_paginated_response(PaymentSerializer(page, many=True).data)

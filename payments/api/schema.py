@@ -21,16 +21,14 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from payments.api.openapi.answers import (
-    INIT_ANSWER,
     INIT_ANSWER_EXAMPLE,
     PAYMENT_EXAMPLE,
     RETRY_AFTER,
-    PaymentSerializer,
     error_response,
 )
-from payments.api.openapi.extensions import DeliveryStatusField
 from payments.api.openapi.request import TEST_URL_PATTERN, InitPaymentRequestSerializer
-from payments.models import PaymentStatus
+from payments.api.serializers import InitPaymentAnswerSerializer, PaymentSerializer
+from payments.models import DeliveryStatus, PaymentStatus
 
 init_payment_schema = extend_schema(
     operation_id="init_payment",
@@ -100,12 +98,12 @@ init_payment_schema = extend_schema(
     ],
     responses={
         201: OpenApiResponse(
-            response=INIT_ANSWER,
+            response=InitPaymentAnswerSerializer,
             description="Created. Send the shopper to `url`.",
             examples=[OpenApiExample("created", value=INIT_ANSWER_EXAMPLE, status_codes=["201"])],
         ),
         200: OpenApiResponse(
-            response=INIT_ANSWER,
+            response=InitPaymentAnswerSerializer,
             description="A repeated request (same `id` or `Idempotency-Key`, same fields): "
             "the first answer again; the provider is not called again.",
             examples=[OpenApiExample("replayed", value=INIT_ANSWER_EXAMPLE, status_codes=["200"])],
@@ -208,7 +206,7 @@ payment_postback_resend_schema = extend_schema(
                     "paymentId": serializers.CharField(),
                     "webhookId": serializers.CharField(),
                     "event": serializers.CharField(help_text="`payment.<status>`"),
-                    "deliveryStatus": DeliveryStatusField(),
+                    "deliveryStatus": serializers.ChoiceField(choices=DeliveryStatus.choices),
                 },
             ),
             description="Queued.",

@@ -17,7 +17,7 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from payments.currencies import amount_format
-from payments.models import Merchant, Payment
+from payments.models import Merchant, Payment, PostbackEvent
 
 # Retry-After is honoured, but a merchant cannot park a delivery for longer than this.
 MAX_RETRY_AFTER_SECONDS = 24 * 3600
@@ -37,7 +37,7 @@ PAYLOAD_KEYS = (
 )
 
 
-TEST_EVENT = "postback.test"
+TEST_EVENT = PostbackEvent.POSTBACK_TEST.value
 
 
 def iso_timestamp(value: datetime) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .deliveries import DeliveryAttempt, DeliveryStatus, PostbackDelivery
+from .deliveries import DeliveryAttempt, DeliveryStatus, PostbackDelivery, PostbackEvent
 from .events import EventType, PaymentEvent
 from .merchants import ApiToken, Merchant, TokenMode
 from .payment import Payment, PaymentStatus, PaymentType
@@ -20,5 +20,6 @@ __all__ = [
     "PaymentStatus",
     "PaymentType",
     "PostbackDelivery",
+    "PostbackEvent",
     "TokenMode",
 ]

@@ -9,6 +9,16 @@ from __future__ import annotations
 from django.db import models
 
 
+class PostbackEvent(models.TextChoices):
+    """The `event` of a merchant postback: the names merchants branch on (DESIGN, SDKs)."""
+
+    PAYMENT_SUCCEEDED = "payment.succeeded", "Payment succeeded"
+    PAYMENT_FAILED = "payment.failed", "Payment failed"
+    PAYMENT_EXPIRED = "payment.expired", "Payment expired"
+    PAYMENT_FLAGGED = "payment.flagged", "Payment flagged for review"
+    POSTBACK_TEST = "postback.test", "Test postback"
+
+
 class DeliveryStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     SUCCEEDED = "succeeded", "Succeeded"

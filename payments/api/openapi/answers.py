@@ -11,13 +11,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
-from payments.api.openapi.extensions import (
-    EXAMPLE_BASE,
-    EXAMPLE_PAYMENT_ID,
-    DeliveryStatusField,
-    PaymentStatusField,
-    PaymentTypeField,
-)
+from payments.api.openapi.extensions import EXAMPLE_BASE, EXAMPLE_PAYMENT_ID
 
 # --- answers -------------------------------------------------------------------------
 
@@ -97,14 +91,6 @@ def error_response(status: int, codes: list[str] | None = None) -> OpenApiRespon
     )
 
 
-INIT_ANSWER = inline_serializer(
-    name="InitPaymentAnswer",
-    fields={
-        "status": serializers.ChoiceField(choices=["success"]),
-        "id": serializers.CharField(help_text="The gateway's payment id (paymentId)."),
-        "url": serializers.URLField(help_text="Send the shopper here (the gateway's own link)."),
-    },
-)
 INIT_ANSWER_EXAMPLE = {
     "status": "success",
     "id": EXAMPLE_PAYMENT_ID,
@@ -112,50 +98,15 @@ INIT_ANSWER_EXAMPLE = {
 }
 
 
-class PostbackStateSerializer(serializers.Serializer):
-    event = serializers.CharField(help_text="`payment.<status>`")
-    status = DeliveryStatusField()
-    attempts = serializers.IntegerField()
-    lastStatusCode = serializers.IntegerField(allow_null=True)
-    nextAttemptAt = serializers.DateTimeField(allow_null=True)
-    deliveredAt = serializers.DateTimeField(allow_null=True)
-
-
-class PaymentSerializer(serializers.Serializer):
-    """What `GET /api/v1/payments/<paymentId>` returns (mirrors `PaymentOutputSerializer`)."""
-
-    paymentId = serializers.CharField(help_text="The gateway's payment id.")
-    id = serializers.CharField(allow_null=True, help_text="Your transaction id, if you sent one.")
-    status = PaymentStatusField()
-    test = serializers.BooleanField(help_text="Made with a test token (sandbox).")
-    amount = serializers.CharField(help_text="Decimal string, as you sent it.")
-    currency = serializers.CharField()
-    type = PaymentTypeField()
-    providerAmount = serializers.CharField(
-        allow_null=True, help_text="What the provider bills (Tele.Store: TUSD), decimal string."
-    )
-    providerCurrency = serializers.CharField()
-    exchangeRate = serializers.CharField(
-        allow_null=True, help_text="TUSD per unit of `currency` used for this payment."
-    )
-    successUrl = serializers.CharField()
-    errorUrl = serializers.CharField()
-    postbackUrl = serializers.CharField(help_text="Empty when none was given.")
-    url = serializers.URLField(help_text="The link to send the shopper to.")
-    createdAt = serializers.DateTimeField()
-    updatedAt = serializers.DateTimeField()
-    postback = PostbackStateSerializer(allow_null=True, help_text="The latest postback, if any.")
-
-
 PAYMENT_EXAMPLE = {
     "paymentId": EXAMPLE_PAYMENT_ID,
     "id": "sddc",
     "status": "succeeded",
     "test": False,
-    "amount": "100",
+    "amount": "100.00",
     "currency": "USD",
     "type": "fiat",
-    "providerAmount": "92.5",
+    "providerAmount": "92.50",
     "providerCurrency": "TUSD",
     "exchangeRate": "0.925",
     "successUrl": "https://casino.example/success",
