@@ -20,8 +20,21 @@ def sdk_pytest(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
     base["PYTHONPATH"] = str(SDK_PY / "src")
     base.pop("DJANGO_SETTINGS_MODULE", None)
     return run(
-        [sys.executable, "-P", "-m", "pytest", "-p", "no:django", "-p", "no:bqemulator",
-         "--rootdir", str(SDK_PY), "-c", str(SDK_PY / "pyproject.toml"), *args],
+        [
+            sys.executable,
+            "-P",
+            "-m",
+            "pytest",
+            "-p",
+            "no:django",
+            "-p",
+            "no:bqemulator",
+            "--rootdir",
+            str(SDK_PY),
+            "-c",
+            str(SDK_PY / "pyproject.toml"),
+            *args,
+        ],
         cwd=SDK_PY,
         env=base,
     )
@@ -49,8 +62,18 @@ def test_python_sdk_against_a_live_gateway_with_the_sandbox(gateway):
 
 def test_python_sdk_builds_a_wheel_with_py_typed(tmp_path):
     proc = run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-         "--disable-pip-version-check", "-w", str(tmp_path), str(SDK_PY)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--disable-pip-version-check",
+            "-w",
+            str(tmp_path),
+            str(SDK_PY),
+        ],
         cwd=tmp_path,
     )
     assert proc.returncode == 0, explain(proc)

@@ -9,14 +9,20 @@ import subprocess
 
 import pytest
 
-from tests.sdk.gateway import ROOT, SDK_TS, explain, run
+from tests.sdk.conftest import require_node_modules
+from tests.sdk.gateway import EXAMPLES, ROOT, SDK_TS, explain, run
+
+WORKER_EXAMPLE = EXAMPLES / "cloudflare-worker"
 
 UNIT_TESTS = ["test/constants.test.mjs", "test/client.test.mjs", "test/verify.test.mjs"]
 
 
 def counts(proc: subprocess.CompletedProcess) -> dict[str, int]:
     """Read node --test's TAP summary (`# pass 12`, `# fail 0`, `# skipped 0`)."""
-    return {k: int(v) for k, v in re.findall(r"^# (pass|fail|skipped|cancelled) (\d+)$", proc.stdout, re.M)}
+    return {
+        k: int(v)
+        for k, v in re.findall(r"^# (pass|fail|skipped|cancelled) (\d+)$", proc.stdout, re.M)
+    }
 
 
 def node_test(*files: str, env=None) -> subprocess.CompletedProcess:
@@ -31,7 +37,9 @@ def test_typescript_sdk_unit_tests_pass(sdk_built):
 
 
 def test_typescript_sdk_type_checks_strictly(sdk_built):
-    proc = run([str(SDK_TS / "node_modules/.bin/tsc"), "--noEmit", "-p", "tsconfig.json"], cwd=SDK_TS)
+    proc = run(
+        [str(SDK_TS / "node_modules/.bin/tsc"), "--noEmit", "-p", "tsconfig.json"], cwd=SDK_TS
+    )
     assert proc.returncode == 0, explain(proc)
 
 
@@ -57,6 +65,15 @@ def test_typescript_sdk_against_a_live_gateway_and_its_postbacks_in_workerd(
     assert {"payment.succeeded", "payment.failed", "postback.test"} <= events
     env = gateway.env(POSTBACK_FIXTURE=str(capture))
     proc = node_test("test/workerd.test.mjs", env=env)
+    c = counts(proc)
+    assert proc.returncode == 0, explain(proc)
+    assert c.get("skipped") == 0 and c.get("pass", 0) >= 6, explain(proc)
+
+    # and by the Cloudflare Worker example, bundled and run in workerd
+    require_node_modules(WORKER_EXAMPLE)
+    proc = run(["npm", "run", "build"], cwd=WORKER_EXAMPLE)
+    assert proc.returncode == 0, explain(proc)
+    proc = run(["node", "--test", "--test-reporter=tap", "test/"], cwd=WORKER_EXAMPLE, env=env)
     c = counts(proc)
     assert proc.returncode == 0, explain(proc)
     assert c.get("skipped") == 0 and c.get("pass", 0) >= 6, explain(proc)

@@ -12,7 +12,11 @@ import pytest
 from apaygate import APayGateError, AsyncClient, Client, PaymentStatus
 from apaygate import _client as client_module
 
-CREATED = {"status": "success", "id": "pay_1", "url": "https://gate.example/integration/pay?id=pay_1"}
+CREATED = {
+    "status": "success",
+    "id": "pay_1",
+    "url": "https://gate.example/integration/pay?id=pay_1",
+}
 INVALID = {
     "status": "error",
     "code": "validation_error",
@@ -107,7 +111,11 @@ def test_an_error_answer_becomes_apaygate_error_and_is_not_retried(sleeps):
     script = Script(answer(400, INVALID))
     with pytest.raises(APayGateError) as caught:
         client_for(script).init_payment(
-            id="x", amount="1.001", currency="USD", success_url="https://s/ok", error_url="https://s/e"
+            id="x",
+            amount="1.001",
+            currency="USD",
+            success_url="https://s/ok",
+            error_url="https://s/e",
         )
     error = caught.value
     assert (error.status, error.code, error.message) == (
@@ -121,7 +129,9 @@ def test_an_error_answer_becomes_apaygate_error_and_is_not_retried(sleeps):
 
 
 def test_a_5xx_is_retried_with_backoff_then_succeeds(sleeps):
-    script = Script(answer(502), httpx.Response(500, text="<html>"), answer(200, {"paymentId": "p"}))
+    script = Script(
+        answer(502), httpx.Response(500, text="<html>"), answer(200, {"paymentId": "p"})
+    )
     assert client_for(script, retry_base_delay=0.1).get_payment("p/1") == {"paymentId": "p"}
     assert len(script.requests) == 3
     assert script.requests[0].url.raw_path == b"/api/v1/payments/p%2F1"
@@ -131,7 +141,9 @@ def test_a_5xx_is_retried_with_backoff_then_succeeds(sleeps):
 
 
 def test_retries_are_bounded(sleeps):
-    script = Script(answer(503, {"status": "error", "code": "provider_unavailable", "message": "m"}))
+    script = Script(
+        answer(503, {"status": "error", "code": "provider_unavailable", "message": "m"})
+    )
     with pytest.raises(APayGateError) as caught:
         client_for(script, max_retries=2).get_payment("p")
     assert caught.value.code == "provider_unavailable"
@@ -139,14 +151,18 @@ def test_retries_are_bounded(sleeps):
 
 
 def test_a_429_waits_for_retry_after(sleeps):
-    throttled = answer(429, {"status": "error", "code": "rate_limited", "message": "m"}, {"Retry-After": "7"})
+    throttled = answer(
+        429, {"status": "error", "code": "rate_limited", "message": "m"}, {"Retry-After": "7"}
+    )
     script = Script(throttled, answer(200, {"paymentId": "p"}))
     client_for(script, retry_base_delay=0.01).get_payment("p")
     assert sleeps == [7.0]
 
 
 def test_a_retry_after_beyond_the_maximum_is_raised_at_once(sleeps):
-    throttled = answer(429, {"status": "error", "code": "rate_limited", "message": "m"}, {"Retry-After": "120"})
+    throttled = answer(
+        429, {"status": "error", "code": "rate_limited", "message": "m"}, {"Retry-After": "120"}
+    )
     script = Script(throttled)
     with pytest.raises(APayGateError) as caught:
         client_for(script, max_retry_delay=10).get_payment("p")
@@ -214,7 +230,14 @@ def test_async_client_lists_every_page_and_maps_errors(monkeypatch):
 
     monkeypatch.setattr(client_module.asyncio, "sleep", no_sleep)
     script = Script(
-        answer(200, {"count": 2, "next": "http://x/api/v1/payments?offset=1", "results": [{"paymentId": "a"}]}),
+        answer(
+            200,
+            {
+                "count": 2,
+                "next": "http://x/api/v1/payments?offset=1",
+                "results": [{"paymentId": "a"}],
+            },
+        ),
         answer(503),
         answer(200, {"count": 2, "next": None, "results": [{"paymentId": "b"}]}),
         answer(404, {"status": "error", "code": "not_found", "message": "No such resource."}),
@@ -222,7 +245,9 @@ def test_async_client_lists_every_page_and_maps_errors(monkeypatch):
 
     async def run():
         http = httpx.AsyncClient(transport=httpx.MockTransport(script))
-        async with AsyncClient(token="t", base_url="https://gate.example", http_client=http) as client:
+        async with AsyncClient(
+            token="t", base_url="https://gate.example", http_client=http
+        ) as client:
             ids = [p["paymentId"] async for p in client.list_payments()]
             with pytest.raises(APayGateError) as caught:
                 await client.get_payment("gone")

@@ -105,9 +105,7 @@ def pay_in_sandbox(wrapper_url: str, outcome: str) -> str:
         csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
         assert csrf, "the sandbox page has a CSRF token"
         # The CSRF cookie is marked Secure; over the test server's http:// send it by hand.
-        cookie = "; ".join(
-            part.split(";", 1)[0] for part in page.headers.get_list("set-cookie")
-        )
+        cookie = "; ".join(part.split(";", 1)[0] for part in page.headers.get_list("set-cookie"))
         browser.cookies.clear()
         done = browser.post(
             pay_url,
@@ -190,9 +188,10 @@ def test_errors_map_to_apaygate_error(client):
     with pytest.raises(APayGateError) as missing:
         client.get_payment("pay_does_not_exist")
     assert (missing.value.status, missing.value.code) == (404, "not_found")
-    with Client(token="not-a-real-token", base_url=GATEWAY_URL) as stranger:
-        with pytest.raises(APayGateError) as unauthorised:
-            stranger.get_payment("pay_does_not_exist")
+    stranger = Client(token="not-a-real-token", base_url=GATEWAY_URL)
+    with pytest.raises(APayGateError) as unauthorised:
+        stranger.get_payment("pay_does_not_exist")
+    stranger.close()
     assert unauthorised.value.status == 401
 
 

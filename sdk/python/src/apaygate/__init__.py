@@ -1,6 +1,6 @@
 """APayGate: the official Python client for the Merchant API v1.
 
-    from apaygate import Client, PaymentStatus, verify_postback
+from apaygate import Client, PaymentStatus, verify_postback
 """
 
 from ._client import AsyncClient, Client
