@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import tarfile
 
 import pytest
 
@@ -77,3 +78,14 @@ def test_typescript_sdk_against_a_live_gateway_and_its_postbacks_in_workerd(
     c = counts(proc)
     assert proc.returncode == 0, explain(proc)
     assert c.get("skipped") == 0 and c.get("pass", 0) >= 6, explain(proc)
+
+
+def test_npm_pack_ships_the_built_package_only(sdk_built, tmp_path):
+    proc = run(["npm", "pack", "--silent", "--pack-destination", str(tmp_path)], cwd=SDK_TS)
+    assert proc.returncode == 0, explain(proc)
+    tarball = tmp_path / "apaygate-sdk-1.0.0.tgz"
+    with tarfile.open(tarball) as archive:
+        names = set(archive.getnames())
+    assert {"package/dist/index.js", "package/dist/index.d.ts", "package/package.json"} <= names
+    assert {"package/README.md", "package/CHANGELOG.md"} <= names
+    assert not any(n.startswith(("package/src/", "package/test/")) for n in names)

@@ -75,3 +75,18 @@ test("a signed body that is not JSON is refused", async () => {
   const h = { ...headers, "webhook-signature": sign({ secret, id: headers["webhook-id"], timestamp: headers["webhook-timestamp"], body }) };
   await assert.rejects(verifyPostback({ body, headers: h, secret }), /not JSON/);
 });
+
+test("the signed example in the postbacks guide verifies at its own time", async () => {
+  // docs/public/postbacks.md: "The signature above is real" with this secret
+  const body =
+    '{"event":"payment.succeeded","id":"order-1001","paymentId":"pay_3q2XbGm1yZ8Kk0L9Vb7hT6cR5aN4pWdE","status":"succeeded","amount":"100.00","currency":"USD","createdAt":"2026-01-01T10:00:00Z","updatedAt":"2026-01-01T10:01:30Z"}';
+  const headers = {
+    "webhook-id": "msg_2f9c1d8e7b6a5f4e3d2c1b0a",
+    "webhook-timestamp": "1767261600",
+    "webhook-signature": "v1,biP9mv/LQI/pMlpI3rVLAyD8/Np7CuKHY8TqubyBUKI=",
+  };
+  const secret = "whsec_YXBheWdhdGUtZG9jcy1leGFtcGxlLXNlY3JldC0zMmI=";
+  const event = await verifyPostback({ body, headers, secret, now: new Date(1767261600 * 1000 + 60_000) });
+  assert.equal(event.amount, "100.00");
+  await assert.rejects(verifyPostback({ body, headers, secret }), /too old/);
+});
