@@ -54,9 +54,10 @@ if [[ -x .venv/bin/python ]]; then
   bash "$SDK/scripts/generate-types.sh" --check
 fi
 
-echo "== examples/sveltekit: type check and vite build (adapter-cloudflare)"
+echo "== examples/sveltekit: type check, vite build (adapter-cloudflare), the app in workerd"
 (cd examples/sveltekit && npm run --silent check && npm run --silent build >/dev/null)
 test -f examples/sveltekit/.svelte-kit/cloudflare/_worker.js
+(cd examples/sveltekit && npm test --silent)
 
 echo "== examples/cloudflare-worker: type check, bundle, run in workerd"
 (cd examples/cloudflare-worker && npm run --silent check && npm test --silent)

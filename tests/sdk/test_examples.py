@@ -1,4 +1,4 @@
-"""The examples build and type-check (the worker example also runs in workerd, with the
+"""The examples build, type-check and run in workerd (the worker example also runs on the
 gateway's real postbacks, in test_typescript_sdk.py)."""
 
 from __future__ import annotations
@@ -24,12 +24,17 @@ def worker_example(sdk_built):
     return WORKER
 
 
-def test_sveltekit_example_builds_for_cloudflare(sveltekit):
+def test_sveltekit_example_builds_for_cloudflare_and_runs_in_workerd(sveltekit):
+    # given a fresh vite build with adapter-cloudflare
     output = sveltekit / ".svelte-kit" / "cloudflare" / "_worker.js"
     output.unlink(missing_ok=True)
     proc = run(["npm", "run", "build"], cwd=sveltekit)
     assert proc.returncode == 0, explain(proc)
     assert output.exists(), explain(proc)
+    # then the built app's checkout redirects and its postback endpoint verifies, in workerd
+    proc = run(["node", "--test", "--test-reporter=tap", "test/"], cwd=sveltekit)
+    assert proc.returncode == 0, explain(proc)
+    assert "# fail 0" in proc.stdout and "# pass 2" in proc.stdout, explain(proc)
 
 
 def test_sveltekit_example_type_checks(sveltekit):
