@@ -1,4 +1,5 @@
 import { APayGateError } from "./errors.js";
+import { webCrypto } from "./verify.js";
 import type {
   InitPaymentAnswer,
   InitPaymentParams,
@@ -269,7 +270,7 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
 }
 
 function randomKey(): string {
-  return `sdk_${crypto.randomUUID()}`;
+  return `sdk_${webCrypto().randomUUID()}`;
 }
 
 function describe(error: unknown): string {

@@ -62,7 +62,7 @@ export async function verifyPostback(options: VerifyPostbackOptions): Promise<Ve
     const key = await importKey(one);
     for (const candidate of candidates) {
       // Keep going after a match: the time taken does not depend on which signature matched.
-      if (await crypto.subtle.verify("HMAC", key, candidate, signed)) verified = true;
+      if (await webCrypto().subtle.verify("HMAC", key, candidate, signed)) verified = true;
     }
   }
   if (!verified) throw new PostbackVerificationError("no signature matches");
@@ -92,10 +92,21 @@ function header(headers: VerifyPostbackOptions["headers"], name: string): string
   return undefined;
 }
 
+/** Web Crypto: global on Workers, Deno, Bun, browsers and Node 19+ (Node 18: a flag). */
+export function webCrypto(): Crypto {
+  const found = (globalThis as { crypto?: Crypto }).crypto;
+  if (!found?.subtle) {
+    throw new TypeError(
+      "@apaygate/sdk needs Web Crypto (globalThis.crypto); on Node 18 run node with --experimental-global-webcrypto",
+    );
+  }
+  return found;
+}
+
 async function importKey(secret: string): Promise<CryptoKey> {
   const raw = fromBase64(secret.startsWith("whsec_") ? secret.slice("whsec_".length) : secret);
   if (!raw || !raw.length) throw new TypeError("verifyPostback: `secret` must be whsec_<base64>");
-  return crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
+  return webCrypto().subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
 }
 
 function toBytes(body: VerifyPostbackOptions["body"]): Uint8Array<ArrayBuffer> {
