@@ -1,0 +1,36 @@
+"""APayGate: the official Python client for the Merchant API v1.
+
+from apaygate import Client, PaymentStatus, verify_postback
+"""
+
+from ._client import AsyncClient, Client
+from ._constants import PaymentStatus, PostbackEvent
+from ._errors import APayGateError, PostbackVerificationError
+from ._types import (
+    InitPaymentAnswer,
+    Payment,
+    PostbackPayload,
+    PostbackResendAnswer,
+    PostbackState,
+    PostbackTestAnswer,
+)
+from ._verify import Postback, verify_postback
+from ._version import __version__
+
+__all__ = [
+    "APayGateError",
+    "AsyncClient",
+    "Client",
+    "InitPaymentAnswer",
+    "Payment",
+    "PaymentStatus",
+    "Postback",
+    "PostbackEvent",
+    "PostbackPayload",
+    "PostbackResendAnswer",
+    "PostbackState",
+    "PostbackTestAnswer",
+    "PostbackVerificationError",
+    "__version__",
+    "verify_postback",
+]
