@@ -42,6 +42,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
     multiprocess,
+    start_http_server,
 )
 
 logger = logging.getLogger(__name__)
@@ -153,6 +154,22 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         return response
     metrics_refresh_gauges()
     return HttpResponse(generate_latest(metrics_registry()), content_type=CONTENT_TYPE_LATEST)
+
+
+def metrics_start_worker_server(**_: object) -> None:
+    """Expose a Celery worker's own metrics on `WORKER_METRICS_PORT`, when set.
+
+    The worker is one process (threads pool) outside the web's multiprocess directory, so
+    what it counts (`apaygate_deliveries_total`, provider calls made from tasks) is scraped
+    from it directly. Connect to `celery.signals.worker_ready`. The port carries no token:
+    keep it on the private network, as the broker is.
+    """
+    port = getattr(settings, "WORKER_METRICS_PORT", 0)
+    if port:
+        # All interfaces: in a container the scraper comes from the container network.
+        addr = getattr(settings, "WORKER_METRICS_ADDR", "0.0.0.0")  # noqa: S104
+        start_http_server(port, addr=addr)
+        logger.info("metrics: worker metrics on port %s", port)
 
 
 # --- scrape-time gauges -------------------------------------------------------------------

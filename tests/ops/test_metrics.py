@@ -156,3 +156,27 @@ def _payment():
     from tests.factories import PaymentFactory
 
     return PaymentFactory(merchant=MerchantFactory(slug="ops-shop", provider="sandbox"))
+
+
+def test_a_worker_serves_its_own_metrics_when_given_a_port(settings):
+    import socket
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings.WORKER_METRICS_PORT = port
+    settings.WORKER_METRICS_ADDR = "127.0.0.1"
+    metrics.DELIVERIES.labels(outcome="succeeded").inc()
+
+    metrics.metrics_start_worker_server()
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+        assert 'apaygate_deliveries_total{outcome="succeeded"}' in answer.read().decode()
+
+
+def test_a_worker_serves_nothing_without_a_port(settings, monkeypatch):
+    settings.WORKER_METRICS_PORT = 0
+    monkeypatch.setattr(metrics, "start_http_server", lambda *a, **k: pytest.fail("started"))
+
+    metrics.metrics_start_worker_server()
