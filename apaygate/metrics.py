@@ -44,8 +44,27 @@ from prometheus_client import (
     multiprocess,
     start_http_server,
 )
+from prometheus_client import values as prometheus_values
 
 logger = logging.getLogger(__name__)
+
+
+def _settle_multiprocess_mode() -> None:
+    """Use multiprocess mode only with a usable PROMETHEUS_MULTIPROC_DIR.
+
+    prometheus_client turns it on when the variable merely exists: an empty one (a .env
+    copied as is) would put its files in the working directory. And a process started other
+    than by serve.sh (migrate, a shell) may find the directory not made yet.
+    """
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+    else:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    # Chosen when prometheus_client was first imported, perhaps before the variable changed.
+    prometheus_values.ValueClass = prometheus_values.get_value_class()
+
+
+_settle_multiprocess_mode()
 
 # Web requests: most answer in milliseconds, init-payment waits on a provider (up to the
 # read timeout, 15 s by default).

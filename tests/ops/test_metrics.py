@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -180,3 +181,21 @@ def test_a_worker_serves_nothing_without_a_port(settings, monkeypatch):
     monkeypatch.setattr(metrics, "start_http_server", lambda *a, **k: pytest.fail("started"))
 
     metrics.metrics_start_worker_server()
+
+
+def test_an_empty_multiprocess_dir_variable_means_single_process_mode(tmp_path):
+    """A .env copied from .env.example must not scatter metric files in the working dir."""
+    script = (
+        "import django; django.setup(); from apaygate import metrics; "
+        "print(type(metrics.DELIVERY_BACKLOG._value).__name__)"
+    )
+    project = str(Path(metrics.__file__).resolve().parents[1])
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": "", "PYTHONPATH": project}
+
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, cwd=tmp_path, check=True, capture_output=True,
+        text=True,
+    ).stdout  # fmt: skip
+
+    assert out.strip() == "MutexValue"
+    assert list(tmp_path.iterdir()) == []
