@@ -1,9 +1,58 @@
-FROM python:3.11-slim
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+# syntax=docker/dockerfile:1
+# APayGate image: the runtime dependency set from uv.lock, no dev tools, no compiler, run as
+# an unprivileged user. Configuration comes from the environment only (.env.example).
+# One image, three roles: `docker run IMAGE web|worker|beat` (scripts/serve.sh).
+
+# --- build: resolve nothing, install exactly uv.lock's runtime set into /opt/venv ----------
+FROM python:3.11-slim AS build
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_PYTHON_DOWNLOADS=never \
+    UV_PROJECT_ENVIRONMENT=/opt/venv
+RUN pip install --no-cache-dir uv==0.13.9
 WORKDIR /app
-COPY requirements.lock .
-RUN pip install --no-cache-dir -r requirements.lock
+COPY pyproject.toml uv.lock ./
+RUN uv sync --locked --no-dev --no-install-project --python /usr/local/bin/python3
 COPY . .
-RUN SECRET_KEY=build python manage.py collectstatic --noinput
+# Static files are collected at build time; the dummy key exists only in this RUN.
+RUN SECRET_KEY=collectstatic-only /opt/venv/bin/python manage.py collectstatic --noinput
+
+# --- BigQuery emulator (compose profile `bigquery`; local development only) ----------------
+# bqemulator and DuckDB's spatial extension, at the versions uv.lock pins for the tests.
+FROM build AS bigquery-emulator
+RUN uv export --locked --all-groups --no-hashes --no-emit-project -o /tmp/constraints.txt \
+    && uv venv /opt/bq --python /usr/local/bin/python3 \
+    && VIRTUAL_ENV=/opt/bq uv pip install --constraint /tmp/constraints.txt \
+        bqemulator duckdb-extension-spatial
+RUN useradd --system --uid 10002 --create-home --home-dir /var/lib/bqemulator bqemulator
+USER bqemulator
+RUN mkdir -p /var/lib/bqemulator/data
+# DuckDB would download the extension at first use; install it from the wheel instead.
+RUN /opt/bq/bin/python -c "import duckdb, duckdb_extension_spatial as s, pathlib; \
+p = next(pathlib.Path(s.__file__).parent.glob(f'extensions/v{duckdb.__version__}/spatial.duckdb_extension')); \
+duckdb.connect().execute(f\"INSTALL '{p}'\")"
+EXPOSE 9050
+ENTRYPOINT ["/opt/bq/bin/bqemulator", "start", "--rest-host", "0.0.0.0", "--rest-port", "9050", \
+    "--grpc-port", "0", "--data-dir", "/var/lib/bqemulator/data"]
+
+# --- runtime (the default target) ------------------------------------------------------
+FROM python:3.11-slim AS runtime
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PATH=/opt/venv/bin:$PATH \
+    PORT=8000 \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/apaygate-metrics
+RUN groupadd --system --gid 10001 apaygate \
+    && useradd --system --uid 10001 --gid apaygate --home-dir /app --shell /usr/sbin/nologin apaygate
+WORKDIR /app
+COPY --from=build /opt/venv /opt/venv
+COPY --from=build --chown=root:root /app /app
+# The only writable place in /app: beat's schedule file and other run-time state.
+RUN mkdir -p /app/.run && chown apaygate:apaygate /app/.run
+USER apaygate
 EXPOSE 8000
-CMD ["gunicorn", "apaygate.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "deploy/healthcheck.py"]
+ENTRYPOINT ["scripts/serve.sh"]
+CMD ["web"]

@@ -1,0 +1,359 @@
+"""Prometheus metrics: the one list of names, the `/metrics` view, the latency middleware.
+
+Other modules record through the objects defined here, for instance
+`PROVIDER_ERRORS.labels(provider="tele", kind="timeout").inc()`; the names are the
+contract that `deploy/prometheus/alerts.yml` and `deploy/grafana/apaygate.json` read.
+
+Several processes: with `PROMETHEUS_MULTIPROC_DIR` set (scripts/serve.sh sets it for the
+web role), prometheus_client writes every process's values to files there and `/metrics`
+adds them up, so a scrape reaching any gunicorn worker sees them all. The directory must be
+empty when the server starts and belong to one server only (scripts/serve.sh wipes it);
+gunicorn's `child_exit` hook (deploy/gunicorn.conf.py) drops a dead worker's live gauges.
+Gauges carry a `multiprocess_mode` saying how values of several processes combine.
+
+Figures that live in the database (delivery backlog, export lag) or in Redis (queue depth,
+beat's heartbeat) are read at scrape time by `metrics_refresh_gauges()`, not kept up to
+date by the code that changes them.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import re
+import time
+from collections.abc import Callable
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from celery.beat import PersistentScheduler
+from django.conf import settings
+from django.core.cache import cache
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+    start_http_server,
+)
+from prometheus_client import values as prometheus_values
+
+logger = logging.getLogger(__name__)
+
+
+def _settle_multiprocess_mode() -> None:
+    """Use multiprocess mode only with a usable PROMETHEUS_MULTIPROC_DIR.
+
+    prometheus_client turns it on when the variable merely exists: an empty one (a .env
+    copied as is) would put its files in the working directory. And a process started other
+    than by serve.sh (migrate, a shell) may find the directory not made yet.
+    """
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+    else:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    # Chosen when prometheus_client was first imported, perhaps before the variable changed.
+    prometheus_values.ValueClass = prometheus_values.get_value_class()
+
+
+_settle_multiprocess_mode()
+
+# Web requests: most answer in milliseconds, init-payment waits on a provider (up to the
+# read timeout, 15 s by default).
+_HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0)
+
+HTTP_REQUEST_DURATION = Histogram(
+    "apaygate_http_request_duration_seconds",
+    "Time to answer an HTTP request, by resolved route name (not raw path).",
+    ["route", "method", "status"],
+    buckets=_HTTP_BUCKETS,
+)
+PROVIDER_REQUEST_DURATION = Histogram(
+    "apaygate_provider_request_duration_seconds",
+    "Time of one call to an upstream provider; outcome: ok, error, timeout, refused...",
+    ["provider", "outcome"],
+    buckets=_HTTP_BUCKETS,
+)
+PROVIDER_ERRORS = Counter(
+    "apaygate_provider_errors_total",
+    "Failed calls to an upstream provider, by kind (timeout, connect, http_5xx, refused...).",
+    ["provider", "kind"],
+)
+PROVIDER_BREAKER_STATE = Gauge(
+    "apaygate_provider_breaker_state",
+    "Circuit breaker of a provider: 0 closed, 1 half-open, 2 open.",
+    ["provider"],
+    # The most pessimistic live process wins: one open breaker shows as open.
+    multiprocess_mode="livemax",
+)
+DELIVERIES = Counter(
+    "apaygate_deliveries_total",
+    "Merchant postback delivery attempts, by outcome (succeeded, retry, failed...).",
+    ["outcome"],
+)
+DELIVERY_BACKLOG = Gauge(
+    "apaygate_delivery_backlog",
+    "Merchant postbacks not yet delivered (status pending).",
+    multiprocess_mode="mostrecent",
+)
+DELIVERY_OLDEST_DUE_AGE = Gauge(
+    "apaygate_delivery_oldest_due_age_seconds",
+    "How long the oldest due pending postback has been waiting past its due time (0: none).",
+    multiprocess_mode="mostrecent",
+)
+EXPORT_BACKLOG = Gauge(
+    "apaygate_export_backlog",
+    "Payment events not yet exported to BigQuery (absent while the export is off).",
+    multiprocess_mode="mostrecent",
+)
+EXPORT_LAG = Gauge(
+    "apaygate_export_lag_seconds",
+    "Age of the oldest event not yet exported to BigQuery (0: none waiting).",
+    multiprocess_mode="mostrecent",
+)
+QUEUE_DEPTH = Gauge(
+    "apaygate_queue_depth",
+    "Messages waiting in a Celery queue on the broker (Redis only).",
+    ["queue"],
+    multiprocess_mode="mostrecent",
+)
+BEAT_HEARTBEAT = Gauge(
+    "apaygate_beat_heartbeat_timestamp_seconds",
+    "Unix time of Celery beat's last scheduler tick.",
+    multiprocess_mode="max",
+)
+UNVERIFIED_POSTBACKS = Counter(
+    "apaygate_unverified_postbacks_total",
+    "Provider postbacks refused because their signature or content could not be verified.",
+    ["provider"],
+)
+
+BEAT_HEARTBEAT_CACHE_KEY = "apaygate:beat-heartbeat"
+# Heartbeats older than this are dropped by the cache: "no heartbeat" then means no series,
+# which the alert handles with absent().
+_BEAT_HEARTBEAT_TTL = 24 * 3600
+_HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+# --- exposition ---------------------------------------------------------------------------
+
+
+def metrics_registry() -> CollectorRegistry:
+    """Return the registry to expose: all processes' files in multiprocess mode."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return registry
+    return REGISTRY
+
+
+def _bearer_token(request: HttpRequest) -> str:
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
+
+
+@never_cache
+@require_GET
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Serve the metrics to a scraper holding `METRICS_TOKEN` (bearer); 404 while unset."""
+    expected = getattr(settings, "METRICS_TOKEN", "")
+    if not expected:
+        raise Http404("metrics are off")
+    if not hmac.compare_digest(_bearer_token(request).encode(), expected.encode()):
+        response = HttpResponse("unauthorized\n", status=401, content_type="text/plain")
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    metrics_refresh_gauges()
+    return HttpResponse(generate_latest(metrics_registry()), content_type=CONTENT_TYPE_LATEST)
+
+
+def metrics_start_worker_server(**_: object) -> None:
+    """Expose a Celery worker's own metrics on `WORKER_METRICS_PORT`, when set.
+
+    The worker is one process (threads pool) outside the web's multiprocess directory, so
+    what it counts (`apaygate_deliveries_total`, provider calls made from tasks) is scraped
+    from it directly. Connect to `celery.signals.worker_ready`. The port carries no token:
+    keep it on the private network, as the broker is.
+    """
+    port = getattr(settings, "WORKER_METRICS_PORT", 0)
+    if port:
+        # All interfaces: in a container the scraper comes from the container network.
+        addr = getattr(settings, "WORKER_METRICS_ADDR", "0.0.0.0")  # noqa: S104
+        start_http_server(port, addr=addr)
+        logger.info("metrics: worker metrics on port %s", port)
+
+
+# --- scrape-time gauges -------------------------------------------------------------------
+
+
+def metrics_refresh_gauges() -> None:
+    """Set the gauges read from the database, the broker and the cache, each on its own.
+
+    One source being down (Redis away) must not hide the others, and a scrape never fails
+    because of it: the gauge keeps its last value and the failure is logged.
+    """
+    for refresh in (
+        _refresh_delivery_gauges,
+        _refresh_export_gauges,
+        _refresh_queue_depth,
+        _refresh_beat_heartbeat,
+    ):
+        try:
+            refresh()
+        except Exception:
+            logger.warning("metrics: %s failed", refresh.__name__, exc_info=True)
+
+
+def _refresh_delivery_gauges() -> None:
+    from django.db.models import Count, Min, Q
+
+    from payments.models import DeliveryStatus, PostbackDelivery
+
+    now = timezone.now()
+    pending = PostbackDelivery.objects.filter(status=DeliveryStatus.PENDING)
+    row = pending.aggregate(
+        backlog=Count("id"),
+        oldest_due=Min("next_attempt_at", filter=Q(next_attempt_at__lte=now)),
+    )
+    DELIVERY_BACKLOG.set(row["backlog"])
+    oldest = row["oldest_due"]
+    DELIVERY_OLDEST_DUE_AGE.set((now - oldest).total_seconds() if oldest else 0.0)
+
+
+def _refresh_export_gauges() -> None:
+    from django.db.models import Count, Min
+
+    from payments.models import PaymentEvent
+
+    if not getattr(settings, "BIGQUERY_PROJECT", ""):
+        # Export off: events wait by design, a growing lag is not an incident.
+        return
+    now = timezone.now()
+    row = PaymentEvent.objects.filter(exported_at__isnull=True).aggregate(
+        backlog=Count("id"), oldest=Min("occurred_at")
+    )
+    EXPORT_BACKLOG.set(row["backlog"])
+    oldest = row["oldest"]
+    EXPORT_LAG.set(max((now - oldest).total_seconds(), 0.0) if oldest else 0.0)
+
+
+def _celery_queue_names() -> list[str]:
+    names = {getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", "celery")}
+    for queue in getattr(settings, "CELERY_TASK_QUEUES", None) or ():
+        names.add(getattr(queue, "name", None) or str(queue))
+    return sorted(names)
+
+
+def _refresh_queue_depth() -> None:
+    url = getattr(settings, "CELERY_BROKER_URL", "")
+    if not url.startswith(("redis://", "rediss://")):
+        return
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+    try:
+        for queue in _celery_queue_names():
+            QUEUE_DEPTH.labels(queue=queue).set(client.llen(queue))
+    finally:
+        client.close()
+
+
+def _refresh_beat_heartbeat() -> None:
+    value = cache.get(BEAT_HEARTBEAT_CACHE_KEY)
+    if value is not None:
+        BEAT_HEARTBEAT.set(float(value))
+
+
+# --- beat heartbeat -----------------------------------------------------------------------
+
+
+def beat_heartbeat(now: float | None = None) -> None:
+    """Record that beat is alive: its own gauge, and the cache for the web's scrape."""
+    now = time.time() if now is None else now
+    BEAT_HEARTBEAT.set(now)
+    try:
+        cache.set(BEAT_HEARTBEAT_CACHE_KEY, now, _BEAT_HEARTBEAT_TTL)
+    except Exception:
+        logger.warning("metrics: beat heartbeat not written to the cache", exc_info=True)
+
+
+class HeartbeatScheduler(PersistentScheduler):
+    """Beat's default scheduler, plus a heartbeat at most every 5 s of ticking.
+
+    Used by `scripts/serve.sh beat` (`--scheduler apaygate.metrics:HeartbeatScheduler`).
+    """
+
+    heartbeat_every = 5.0
+    _last_heartbeat = 0.0
+
+    def tick(self, *args, **kwargs):
+        now = time.time()
+        if now - self._last_heartbeat >= self.heartbeat_every:
+            self._last_heartbeat = now
+            beat_heartbeat(now)
+        # Never sleep longer than a heartbeat period, so an idle schedule still beats.
+        return min(super().tick(*args, **kwargs), self.heartbeat_every)
+
+
+# --- request latency ----------------------------------------------------------------------
+
+_UNSAFE_LABEL = re.compile(r"[^A-Za-z0-9_:.-]")
+
+
+def _route_label(request: HttpRequest) -> str:
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        # No route matched (a 404 from the resolver) or a middleware answered first:
+        # never the raw path, which would make one series per URL.
+        return "unmatched"
+    return _UNSAFE_LABEL.sub("_", match.view_name or match.route or "unnamed")
+
+
+def _observe(request: HttpRequest, status: int, started: float) -> None:
+    method = request.method if request.method in _HTTP_METHODS else "OTHER"
+    HTTP_REQUEST_DURATION.labels(
+        route=_route_label(request), method=method, status=str(status)
+    ).observe(time.perf_counter() - started)
+
+
+class RequestMetricsMiddleware:
+    """Time every request into `apaygate_http_request_duration_seconds` (sync and async)."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest):
+        if self.is_async:
+            return self.__acall__(request)
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+        except Exception:
+            _observe(request, 500, started)
+            raise
+        _observe(request, response.status_code, started)
+        return response
+
+    async def __acall__(self, request: HttpRequest):
+        started = time.perf_counter()
+        try:
+            response = await self.get_response(request)
+        except Exception:
+            _observe(request, 500, started)
+            raise
+        _observe(request, response.status_code, started)
+        return response

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The production process commands, in one place: `scripts/serve.sh web|worker|beat`.
+# Procfile, Dockerfile and docker-compose.yml all run this, so what `make bench` measured
+# is what ships. Configuration comes from the environment only (.env.example).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# A checkout runs from its .venv; the image has its venv on PATH already.
+[ -x .venv/bin/python ] && export PATH="$PWD/.venv/bin:$PATH"
+
+role="${1:-}"
+case "$role" in
+  web)
+    if [ -n "${PROMETHEUS_MULTIPROC_DIR:-}" ]; then
+      # Metrics files of a previous run would be added to this one's: start empty.
+      rm -rf "${PROMETHEUS_MULTIPROC_DIR:?}"
+      mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+    fi
+    exec gunicorn apaygate.wsgi --config deploy/gunicorn.conf.py \
+      --bind "0.0.0.0:${PORT:-8000}" --workers "${WEB_CONCURRENCY:-3}" --access-logfile -
+    ;;
+  worker)
+    # One process (threads pool): its metrics need no shared directory.
+    unset PROMETHEUS_MULTIPROC_DIR
+    exec celery -A apaygate worker --loglevel=INFO \
+      --pool="${CELERY_WORKER_POOL:-threads}" --concurrency="${CELERY_WORKER_CONCURRENCY:-16}"
+    ;;
+  beat)
+    unset PROMETHEUS_MULTIPROC_DIR
+    # The schedule file's place is a setting (CELERY_BEAT_SCHEDULE_FILENAME): make its folder.
+    schedule="$(python -c 'import os; os.environ.setdefault("DJANGO_SETTINGS_MODULE", "apaygate.settings")
+from django.conf import settings; print(settings.CELERY_BEAT_SCHEDULE_FILENAME)')"
+    mkdir -p "$(dirname "$schedule")"
+    exec celery -A apaygate beat --loglevel=INFO --schedule="$schedule" \
+      --scheduler=apaygate.metrics:HeartbeatScheduler
+    ;;
+  *)
+    echo "usage: $0 web|worker|beat" >&2
+    exit 2
+    ;;
+esac
