@@ -11,6 +11,8 @@ from pathlib import Path
 
 import environ
 
+from apaygate.logging_config import build_logging
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 RUN_DIR = BASE_DIR / ".run"
 
@@ -43,6 +45,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later middleware, view and log line runs under the request id.
+    "apaygate.request_id.RequestIdMiddleware",
+    # Second: times everything below it, labelled by resolved route name.
+    "apaygate.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -138,7 +144,12 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 60},
     },
 }
-CELERY_BEAT_SCHEDULE_FILENAME = str(RUN_DIR / "celerybeat-schedule")
+# scripts/serve.sh beat creates the file's folder.
+CELERY_BEAT_SCHEDULE_FILENAME = env.str(
+    "CELERY_BEAT_SCHEDULE_FILENAME", default=str(RUN_DIR / "celerybeat-schedule")
+)
+# Django's LOGGING (JSON lines, request ids, masking) applies in the worker too.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -260,16 +271,20 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="APayGate <no-reply@apaygate.local>")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-    },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# JSON lines in production, readable lines in development; secrets masked in both
+# (apaygate/logging_config.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
+LOGGING = build_logging(json=LOG_FORMAT == "json", level=env.str("LOG_LEVEL", default="INFO"))
+
+# Prometheus: GET /metrics answers only a scraper sending this bearer token; unset: 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Read by prometheus_client itself (multiprocess mode) and by scripts/serve.sh web.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+# Read by scripts/serve.sh web, listed here for the configuration reference.
+PORT = env.int("PORT", default=8000)
+WEB_CONCURRENCY = env.int("WEB_CONCURRENCY", default=3)
+# A Celery worker serves its own metrics on this port (0: not served); private network only.
+WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)

@@ -7,11 +7,13 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from apaygate import health
+from apaygate.metrics import metrics_view
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/docs/", permanent=False), name="home"),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("api/v1/", include("payments.api.urls")),
     path("api/", include("payments.intake.urls")),
     path("integration/", include("payments.shopper.urls")),

@@ -19,7 +19,10 @@ npm_install() {
   local dir=$1
   if [[ ! -f "$dir/node_modules/.package-lock.json" || "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
     echo "== npm ci in $dir"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    # npm 11 `ci` refuses lock files whose platform-specific optional packages (rollup's,
+    # esbuild's) were pruned on another platform; `install` honours the same lock file.
+    (cd "$dir" && { npm ci --no-audit --no-fund --loglevel=error 2>/dev/null \
+      || npm install --no-audit --no-fund --loglevel=error; })
   fi
 }
 

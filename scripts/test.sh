@@ -13,4 +13,7 @@ bash scripts/ensure-system-packages.sh
 .venv/bin/ruff check --quiet .
 # The architecture's import rules ([tool.importlinter] in pyproject.toml).
 .venv/bin/lint-imports --no-cache
+# The merchant SDKs: npm install from lock files, strict tsc, node --test, workerd runs,
+# npm pack and the examples' builds. Their live-gateway suites run under pytest (tests/sdk).
+bash scripts/test-sdk.sh
 .venv/bin/pytest "$@"

@@ -36,7 +36,7 @@ export interface RequestOptions {
 export interface ListPaymentsParams {
   /** Your transaction id. */
   id?: string;
-  status?: Schemas["PaymentStatusEnum"];
+  status?: Schemas["PaymentStatus"];
   createdAfter?: Date | string;
   createdBefore?: Date | string;
   /** Page size, 1 to 200 (default 50). */

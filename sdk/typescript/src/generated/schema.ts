@@ -117,7 +117,7 @@ export interface components {
          */
         CryptoCurrencyEnum: "BNB" | "BTC" | "DOGE" | "ETH" | "LTC" | "SOL" | "TON" | "TRX" | "USDC" | "USDT" | "XRP";
         Error: {
-            status: components["schemas"]["ErrorStatusEnum"];
+            status: components["schemas"]["ErrorStatus"];
             /** @description Stable machine code; branch on it. */
             code: string;
             /** @description For people; may change. */
@@ -131,7 +131,7 @@ export interface components {
          * @description * `error` - error
          * @enum {string}
          */
-        ErrorStatusEnum: "error";
+        ErrorStatus: "error";
         /**
          * @description Currencies with 0 decimals: ISO 4217 codes, supported crypto codes, or `TeleUSD`/`TUSD`. Tele.Store merchants may leave `currency` out (default `TeleUSD`); everyone else sends it.
          * @enum {string}
@@ -153,7 +153,7 @@ export interface components {
          */
         Fiat4DecimalsCurrencyEnum: "CLF" | "UYW";
         InitPaymentAnswer: {
-            status: components["schemas"]["StatusE7cEnum"];
+            status: components["schemas"]["SuccessStatus"];
             /** @description The gateway's payment id (paymentId). */
             id: string;
             /**
@@ -446,39 +446,46 @@ export interface components {
             /** @description `fiat` or `crypto`. Optional: inferred from the currency. */
             type?: string;
         });
-        /** @description What `GET /api/v1/payments/<paymentId>` returns (mirrors `PaymentOutputSerializer`). */
+        /** @description `GET /api/v1/payments/<paymentId>` and each row of `GET /api/v1/payments`. */
         Payment: {
             /** @description The gateway's payment id. */
             paymentId: string;
-            /** @description Your transaction id, if you sent one. */
+            /** @description Your transaction id, if sent. */
             id: string | null;
-            status: components["schemas"]["PaymentStatusEnum"];
-            /** @description Made with a test token (sandbox). */
+            /**
+             * @description Final: `succeeded`, `failed`, `expired` (and `provider_error`: no invoice was made). Only a verified provider postback moves `pending` to `succeeded` or `failed`.
+             *
+             *     * `created` - Created
+             *     * `pending` - Pending
+             *     * `succeeded` - Succeeded
+             *     * `failed` - Failed
+             *     * `expired` - Expired
+             *     * `provider_error` - Provider error
+             */
+            status: components["schemas"]["PaymentStatus"];
+            /** @description Made with a test token. */
             test: boolean;
-            /** @description Decimal string, as you sent it. */
-            amount: string;
+            /** @description Decimal string with the currency's minor units (`25.00` USD, `1500` JPY). */
+            readonly amount: string;
             currency: string;
-            type: components["schemas"]["PaymentTypeEnum"];
-            /** @description What the provider bills (Tele.Store: TUSD), decimal string. */
-            providerAmount: string | null;
+            type: components["schemas"]["PaymentType"];
+            /** @description What the provider bills (Tele.Store: TUSD), in its currency's minor units. */
+            readonly providerAmount: string | null;
             providerCurrency: string;
             /** @description TUSD per unit of `currency` used for this payment. */
-            exchangeRate: string | null;
+            readonly exchangeRate: string | null;
             successUrl: string;
             errorUrl: string;
-            /** @description Empty when none was given. */
+            /** @description Empty when none. */
             postbackUrl: string;
-            /**
-             * Format: uri
-             * @description The link to send the shopper to.
-             */
-            url: string;
+            /** @description The link to send the shopper to. */
+            readonly url: string;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
             /** @description The latest postback, if any. */
-            postback: components["schemas"]["PostbackState"] | null;
+            readonly postback: components["schemas"]["PostbackState"] | null;
         };
         PaymentPage: {
             count: number;
@@ -489,42 +496,49 @@ export interface components {
             results: components["schemas"]["Payment"][];
         };
         /**
-         * @description Final: `succeeded`, `failed`, `expired` (and `provider_error` for this payment). Only a verified provider postback moves `pending` to `succeeded` or `failed`.
-         *
-         *     - `created`: Created
-         *     - `pending`: Pending
-         *     - `succeeded`: Succeeded
-         *     - `failed`: Failed
-         *     - `expired`: Expired
-         *     - `provider_error`: Provider error
+         * @description * `created` - Created
+         *     * `pending` - Pending
+         *     * `succeeded` - Succeeded
+         *     * `failed` - Failed
+         *     * `expired` - Expired
+         *     * `provider_error` - Provider error
          * @enum {string}
          */
-        PaymentStatusEnum: "created" | "pending" | "succeeded" | "failed" | "expired" | "provider_error";
+        PaymentStatus: "created" | "pending" | "succeeded" | "failed" | "expired" | "provider_error";
         /**
-         * @description - `fiat`: Fiat
-         *     - `crypto`: Crypto
+         * @description * `fiat` - Fiat
+         *     * `crypto` - Crypto
          * @enum {string}
          */
-        PaymentTypeEnum: "fiat" | "crypto";
+        PaymentType: "fiat" | "crypto";
         /**
-         * @description - `pending`: Pending
-         *     - `succeeded`: Succeeded
-         *     - `failed`: Failed
+         * @description * `pending` - Pending
+         *     * `succeeded` - Succeeded
+         *     * `failed` - Failed
          * @enum {string}
          */
-        PostbackDeliveryStatusEnum: "pending" | "succeeded" | "failed";
+        PostbackDeliveryStatus: "pending" | "succeeded" | "failed";
+        /**
+         * @description * `payment.succeeded` - Payment succeeded
+         *     * `payment.failed` - Payment failed
+         *     * `payment.expired` - Payment expired
+         *     * `payment.flagged` - Payment flagged for review
+         *     * `postback.test` - Test postback
+         * @enum {string}
+         */
+        PostbackEvent: "payment.succeeded" | "payment.failed" | "payment.expired" | "payment.flagged" | "postback.test";
         PostbackResendAnswer: {
-            status: components["schemas"]["StatusE7cEnum"];
+            status: components["schemas"]["SuccessStatus"];
             paymentId: string;
             webhookId: string;
             /** @description `payment.<status>` */
             event: string;
-            deliveryStatus: components["schemas"]["PostbackDeliveryStatusEnum"];
+            deliveryStatus: components["schemas"]["PostbackDeliveryStatus"];
         };
+        /** @description The latest merchant postback of a payment (a `PostbackDelivery` row). */
         PostbackState: {
-            /** @description `payment.<status>` */
-            event: string;
-            status: components["schemas"]["PostbackDeliveryStatusEnum"];
+            event: components["schemas"]["PostbackEvent"];
+            status: components["schemas"]["PostbackDeliveryStatus"];
             attempts: number;
             lastStatusCode: number | null;
             /** Format: date-time */
@@ -533,7 +547,7 @@ export interface components {
             deliveredAt: string | null;
         };
         PostbackTestAnswer: {
-            status: components["schemas"]["StatusE7cEnum"];
+            status: components["schemas"]["SuccessStatus"];
             /** @description Your endpoint answered 2xx. */
             delivered: boolean;
             webhookId: string;
@@ -550,7 +564,7 @@ export interface components {
          * @description * `success` - success
          * @enum {string}
          */
-        StatusE7cEnum: "success";
+        SuccessStatus: "success";
     };
     responses: never;
     parameters: never;
