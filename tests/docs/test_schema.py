@@ -10,8 +10,9 @@ import yaml
 from openapi_spec_validator import validate
 
 from payments.api.openapi.answers import ERROR_CODES
-from payments.models import PaymentStatus
-from tests.factories import PaymentFactory
+from payments.delivery.wire import delivery_payload, payload_body
+from payments.models import PaymentStatus, PostbackEvent
+from tests.factories import MerchantFactory, PaymentFactory
 
 OPERATIONS = {
     ("/api/v1/init-payment", "post"),
@@ -146,3 +147,27 @@ def test_ui_assets_are_served_locally(client, asset):
     response = client.get(asset)
 
     assert response.status_code == 200
+
+
+def test_schema_is_openapi_3_1_with_every_postback_as_a_webhook(schema):
+    assert schema["openapi"].startswith("3.1")
+    assert set(schema["webhooks"]) == {event.value for event in PostbackEvent}
+
+    for webhook in schema["webhooks"].values():
+        operation = webhook["post"]
+        headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+        assert headers == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+        body = operation["requestBody"]["content"]["application/json"]["schema"]
+        assert body == {"$ref": "#/components/schemas/PostbackBody"}
+
+
+def test_postback_body_schema_is_what_the_gateway_sends(schema):
+    # given a real postback body, built by the wire format
+    merchant = MerchantFactory()
+    payment = PaymentFactory(merchant=merchant, status="succeeded", merchant_reference="o-1")
+    body = json.loads(payload_body(delivery_payload(payment=payment, event="payment.succeeded")))
+
+    # then the schema describes exactly those fields, and requires them
+    component = schema["components"]["schemas"]["PostbackBody"]
+    assert set(body) <= set(component["properties"])
+    assert set(component["required"]) == set(body)
