@@ -107,18 +107,21 @@ class PaymentOutputSerializer(serializers.Serializer):
 
 
 class PaymentDetailApi(APIView):
-    """`GET /api/v1/payments/<paymentId>`: the merchant's own payments only."""
+    """`GET /api/v1/payments/<paymentId>`: the merchant's own, in the token's mode, only."""
 
     @payment_detail_schema
     def get(self, request, payment_id: str):
-        payment = payment_get_for_merchant(merchant=request.user.merchant, public_id=payment_id)
+        principal = request.user
+        payment = payment_get_for_merchant(
+            merchant=principal.merchant, public_id=payment_id, is_test=principal.is_test
+        )
         if payment is None:
             raise NotFound()
         return Response(PaymentOutputSerializer(payment).data)
 
 
 class PaymentListApi(APIView):
-    """`GET /api/v1/payments?id=&status=&created_after=&created_before=`, paginated."""
+    """`GET /api/v1/payments?id=&status=&created_after=&created_before=`, one mode, paginated."""
 
     class FilterSerializer(serializers.Serializer):
         id = serializers.CharField(required=False, max_length=128)
@@ -140,6 +143,7 @@ class PaymentListApi(APIView):
         params = filters.validated_data
         payments = payment_list(
             merchant=request.user.merchant,
+            is_test=request.user.is_test,
             reference=params.get("id"),
             status=params.get("status"),
             created_after=params.get("created_after"),

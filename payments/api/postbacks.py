@@ -30,7 +30,10 @@ class PostbackResendApi(APIView):
 
     @payment_postback_resend_schema
     def post(self, request, payment_id: str):
-        payment = payment_get_for_merchant(merchant=request.user.merchant, public_id=payment_id)
+        principal = request.user
+        payment = payment_get_for_merchant(
+            merchant=principal.merchant, public_id=payment_id, is_test=principal.is_test
+        )
         if payment is None:
             raise NotFound()
         try:
