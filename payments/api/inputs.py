@@ -18,6 +18,7 @@ from rest_framework import serializers
 from apaygate.http import url_host_is_refused
 from payments.currencies import currency_lookup
 from payments.models import PaymentType
+from providers.parsing import AMOUNT_STRING_RE
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +66,9 @@ class MerchantUrlField(serializers.CharField):
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
         grammar = _DEV_URL_RE if settings.DEBUG else _MERCHANT_URL_RE
-        if not grammar.match(value) or not _parses(value):
+        # fullmatch, not match: the pattern ends in `$`, which also matches before a
+        # trailing newline ("…/ok\n" was stored and redirected to as `ok%0A`).
+        if not grammar.fullmatch(value) or not _parses(value):
             need = (
                 "an absolute http(s) URL"
                 if settings.DEBUG
@@ -105,15 +108,21 @@ def _parses(url: str) -> bool:
 
 
 class AmountField(serializers.Field):
-    """A decimal > 0 given as a JSON number or a string; digits are checked per currency later."""
+    """A decimal > 0 given as a JSON number or a string; digits are checked per currency later.
+
+    A string is ASCII digits with at most one dot: `Decimal()` alone would also take
+    "1_000", Arabic-Indic or fullwidth digits, exponents and surrounding spaces.
+    """
 
     default_error_messages = {"invalid": "Must be a decimal number greater than 0."}
 
     def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int | str | Decimal | float):
+        if isinstance(data, bool) or not isinstance(data, int | str | Decimal):
+            self.fail("invalid")
+        if isinstance(data, str) and not AMOUNT_STRING_RE.fullmatch(data):
             self.fail("invalid")
         try:
-            value = Decimal(str(data).strip())
+            value = data if isinstance(data, Decimal) else Decimal(data)
         except InvalidOperation:
             self.fail("invalid")
         if not value.is_finite() or value <= 0:
