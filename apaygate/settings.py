@@ -172,7 +172,11 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["payments.api.authentication.ApiTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["payments.api.authentication.IsActiveMerchant"],
     "DEFAULT_THROTTLE_CLASSES": ["payments.api.authentication.ApiTokenRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"api_token": env.str("API_THROTTLE_RATE", default="1200/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "api_token": env.str("API_THROTTLE_RATE", default="1200/min"),
+        # POST /api/v1/postbacks/test makes an outbound request per call: a small budget.
+        "postback_test": env.str("POSTBACK_TEST_THROTTLE_RATE", default="10/min"),
+    },
     "DEFAULT_PARSER_CLASSES": ["payments.api.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
