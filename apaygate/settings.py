@@ -310,10 +310,7 @@ CONTENT_SECURITY_POLICY = {
 
 # Login throttling for the portal and the admin (django-axes): a username from one IP is
 # locked out after AXES_FAILURE_LIMIT wrong passwords, for AXES_COOLOFF_TIME, then free.
-AUTHENTICATION_BACKENDS = [
-    "apaygate.login_throttle.LoginThrottleBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
+AUTHENTICATION_BACKENDS = ["apaygate.login_throttle.LoginThrottleBackend"]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
