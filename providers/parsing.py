@@ -35,7 +35,7 @@ def _refuse_duplicates(pairs: list[tuple[str, object]]) -> dict:
     return out
 
 
-def _check_strings(data: object) -> None:
+def check_strings_storable(data: object) -> None:
     """Refuse NUL characters and lone surrogates anywhere (PostgreSQL stores neither)."""
     stack = [data]
     while stack:
@@ -54,11 +54,12 @@ def _check_strings(data: object) -> None:
                 raise ValueError("lone surrogate escapes are not allowed") from None
 
 
-def strict_json_loads(raw: bytes | str) -> object:
+def strict_json_loads(raw: bytes | str, *, check_strings: bool = True) -> object:
     """Parse JSON exactly: numbers as `Decimal`, no NaN/Infinity, no duplicate keys.
 
     Raise `ValueError` for anything else too: bytes that are not UTF-8, nesting too
-    deep for the parser, NUL characters and lone surrogates.
+    deep for the parser, and (unless `check_strings` is off, for callers that check the
+    fields they keep) NUL characters and lone surrogates.
     """
     text = raw.decode("utf-8") if isinstance(raw, bytes | bytearray) else raw
     try:
@@ -70,7 +71,8 @@ def strict_json_loads(raw: bytes | str) -> object:
         )
     except RecursionError:
         raise ValueError("nested too deeply") from None
-    _check_strings(data)
+    if check_strings:
+        check_strings_storable(data)
     return data
 
 

@@ -18,7 +18,7 @@ from rest_framework import serializers
 from apaygate.http import url_host_is_refused
 from payments.currencies import currency_lookup
 from payments.models import PaymentType
-from providers.parsing import AMOUNT_STRING_RE
+from providers.parsing import AMOUNT_STRING_RE, check_strings_storable
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +65,7 @@ class MerchantUrlField(serializers.CharField):
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
+        _refuse_unstorable(value)
         grammar = _DEV_URL_RE if settings.DEBUG else _MERCHANT_URL_RE
         # fullmatch, not match: the pattern ends in `$`, which also matches before a
         # trailing newline ("…/ok\n" was stored and redirected to as `ok%0A`).
@@ -93,6 +94,14 @@ class PostbackUrlField(MerchantUrlField):
                 code="refused_address",
             )
         return value
+
+
+def _refuse_unstorable(value: str) -> None:
+    """Refuse NUL characters and lone surrogates, which PostgreSQL cannot store."""
+    try:
+        check_strings_storable(value)
+    except ValueError as exc:
+        raise serializers.ValidationError(f"Not storable text: {exc}.", code="invalid") from None
 
 
 def _parses(url: str) -> bool:
@@ -154,7 +163,16 @@ class InitPaymentInput(serializers.Serializer):
         if unknown:
             # Ignored, as merchants add fields over time; logged by name only (values may be PII).
             logger.info("init-payment: ignoring unknown fields %s", ", ".join(unknown[:20]))
-        return super().to_internal_value({k: v for k, v in data.items() if k in self.fields})
+        known = {k: v for k, v in data.items() if k in self.fields}
+        errors = {}
+        for key, value in known.items():
+            try:
+                check_strings_storable(value)
+            except ValueError as exc:
+                errors[key] = [f"Not storable text: {exc}."]
+        if errors:
+            raise serializers.ValidationError(errors, code="invalid")
+        return super().to_internal_value(known)
 
     def validate_currency(self, value: str) -> str:
         info = currency_lookup(value)

@@ -15,8 +15,7 @@ class StrictJSONParser(JSONParser):
 
     Django enforces DATA_UPLOAD_MAX_MEMORY_SIZE only on `request.body`, which DRF does not
     use, so the limit is checked here on what is actually read. Duplicate keys, NaN,
-    Infinity, NUL characters and nesting too deep for the parser are a 400, never a guess
-    or a 500.
+    Infinity and nesting too deep for the parser are a 400, never a guess or a 500.
     """
 
     def parse(self, stream, media_type=None, parser_context=None):
@@ -32,7 +31,9 @@ class StrictJSONParser(JSONParser):
         if len(raw) > limit:
             raise PayloadTooLarge(limit)
         try:
-            return strict_json_loads(raw)
+            # Strings are checked per field (inputs.py): the API ignores unknown fields,
+            # so a NUL in one of those is no reason to refuse the request.
+            return strict_json_loads(raw, check_strings=False)
         except UnicodeDecodeError:
             raise ParseError("JSON parse error: the body is not UTF-8.") from None
         except ValueError as exc:

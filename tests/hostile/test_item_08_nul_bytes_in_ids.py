@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from payments.models import PaymentEvent, PaymentStatus
+from payments.models import Payment, PaymentEvent, PaymentStatus
 from payments.selectors import payment_get_by_public_id
 from tests.hostile.conftest import assert_error_shape, signed_post
 
@@ -85,3 +85,29 @@ def test_nul_in_the_json_404_shape_under_api(client):
     response = client.get("/api/v1/%00")
 
     assert_error_shape(response, 404)
+
+
+INIT = (
+    '{"amount": "10", "currency": "USD", "successUrl": "https://shop.example/ok",'
+    ' "errorUrl": "https://shop.example/ko", %s}'
+)
+
+
+@pytest.mark.parametrize("escape", ["\\u0000", "\\ud800"])
+@pytest.mark.parametrize("field", ["customerName", "id", "customerEmail"])
+def test_nul_or_a_lone_surrogate_in_an_init_payment_field_is_a_field_error(api, field, escape):
+    body = INIT % f'"{field}": "x{escape}y"'
+
+    response = api.generic("POST", "/api/v1/init-payment", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert field in response.json()["errors"]
+    assert not Payment.objects.exists()
+
+
+def test_nul_in_a_field_the_api_ignores_does_not_refuse_the_request(api):
+    body = INIT % '"extra": "\\u0000"'
+
+    response = api.generic("POST", "/api/v1/init-payment", body, content_type="application/json")
+
+    assert response.status_code == 201
