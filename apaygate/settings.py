@@ -300,7 +300,8 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [SELF],
         "script-src": [SELF, NONCE, "'unsafe-hashes'", CSP_PORTAL_ONCHANGE_HASH],
         "style-src": [SELF, "'unsafe-inline'"],
-        "img-src": [SELF, "data:"],
+        # ReDoc's side menu shows its "API docs by Redocly" logo from their CDN.
+        "img-src": [SELF, "data:", "https://cdn.redoc.ly/redoc/logo-mini.svg"],
         "font-src": [SELF, "data:"],
         "connect-src": [SELF],
         "worker-src": [SELF, "blob:"],  # ReDoc renders in a blob: worker
