@@ -111,3 +111,20 @@ def test_nul_in_a_field_the_api_ignores_does_not_refuse_the_request(api):
     response = api.generic("POST", "/api/v1/init-payment", body, content_type="application/json")
 
     assert response.status_code == 201
+
+
+@pytest.mark.parametrize("key", ["k\x00", "k\x7f", "clé"])
+def test_an_idempotency_key_that_is_not_printable_ascii_is_a_field_error(api, key):
+    body = INIT % '"id": "o-9"'
+
+    response = api.generic(
+        "POST",
+        "/api/v1/init-payment",
+        body,
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
+
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.json()["errors"]
+    assert not Payment.objects.exists()
