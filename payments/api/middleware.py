@@ -2,7 +2,8 @@
 
 - A NUL byte in the path or the query string: no id, reference or filter of ours can hold
   one, and PostgreSQL refuses it in a query (a 500). Such a request names nothing: 404
-  (the branded page, or JSON under /api/), or a 400 for an API query parameter.
+  (the branded page; JSON under /api/ and for .json routes), or a 400 for an API query
+  parameter.
 - A chunked request body (`Transfer-Encoding: chunked`, no `Content-Length`): WSGI
   servers pass no length for it and Django reads such a body as empty, so a 2 MB chunked
   init-payment used to be answered "amount required". Providers and merchant SDKs send a
@@ -35,16 +36,17 @@ class RequestShapeMiddleware:
 
     def __call__(self, request):
         in_path, in_query = _has_nul(request)
-        if in_path:
-            raise Http404("No such resource.")
+        wants_json = request.path.startswith(API_PREFIX) or request.path.endswith(".json")
+        if in_path or (in_query and not request.path.startswith(API_PREFIX)):
+            if wants_json:
+                body = error_body(code="not_found", message="No such resource.")
+                return JsonResponse(body, status=404)
+            raise Http404("No such resource.")  # the site's own 404 page
         if in_query:
-            if request.path.startswith(API_PREFIX):
-                body = error_body(
-                    code="validation_error",
-                    message="Query parameters may not contain NUL characters.",
-                )
-                return JsonResponse(body, status=400)
-            raise Http404("No such resource.")
+            body = error_body(
+                code="validation_error", message="Query parameters may not contain NUL characters."
+            )
+            return JsonResponse(body, status=400)
         encoding = request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
         if "chunked" in encoding:
             message = "Send the body with a Content-Length; chunked bodies are not accepted."

@@ -75,6 +75,12 @@ def test_nul_inside_a_signed_postbacks_ids_is_refused(client, provider, pending_
     assert "\\u0000" not in json.dumps(stored.payload)
 
 
+def test_nul_in_the_waiting_pages_poll_is_a_json_404(client):
+    response = client.get("/integration/status.json?id=%00")
+
+    assert_error_shape(response, 404)
+
+
 def test_nul_in_a_portal_query_is_a_404_not_a_500(client):
     response = client.get("/portal/payments?q=%00")
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 
-from tests.e2e.conftest import browser, page  # noqa: F401 - the browser fixtures
 from tests.factories import MerchantFactory, PaymentFactory
 
 pytestmark = pytest.mark.e2e
@@ -28,7 +27,7 @@ def violations(tab, url: str, *, wait_for: str) -> list[str]:
 
 
 @pytest.fixture
-def csp_page(page):  # noqa: F811 - the imported fixture, requested by name
+def csp_page(page):
     page.add_init_script(COLLECT)
     return page
 
