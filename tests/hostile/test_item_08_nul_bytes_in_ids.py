@@ -119,8 +119,8 @@ def test_nul_in_a_field_the_api_ignores_does_not_refuse_the_request(api):
     assert response.status_code == 201
 
 
-@pytest.mark.parametrize("key", ["k\x00", "k\x7f", "clé"])
-def test_an_idempotency_key_that_is_not_printable_ascii_is_a_field_error(api, key):
+@pytest.mark.parametrize("key", ["k\x00", "\x00"])
+def test_an_idempotency_key_with_a_nul_is_a_field_error(api, key):
     body = INIT % '"id": "o-9"'
 
     response = api.generic(
