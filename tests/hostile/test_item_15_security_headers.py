@@ -38,7 +38,7 @@ def production_env() -> dict[str, str]:
 def test_check_deploy_is_clean_in_the_production_configuration():
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=production_env(), capture_output=True, text=True, timeout=120,
+        cwd=ROOT, env=production_env(), capture_output=True, text=True, timeout=300,
     )  # fmt: skip
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -67,7 +67,7 @@ def test_production_redirects_to_https_sends_hsts_and_exempts_the_probes():
 
     result = subprocess.run(
         [sys.executable, "-c", PROBE], cwd=ROOT, env=production_env(),
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     out = json.loads(result.stdout.strip().splitlines()[-1])
