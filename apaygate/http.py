@@ -13,14 +13,12 @@ Two kinds of destination:
 
 from __future__ import annotations
 
-import ipaddress
-import socket
-from urllib.parse import urlsplit
-
 import requests
 from django.conf import settings
 from requests_hardened import Config, HTTPSession
-from requests_hardened.ip_filter import EXTRA_BLOCKED_NET_RANGES, InvalidIPAddress
+from requests_hardened.ip_filter import InvalidIPAddress
+
+from apaygate.addresses import address_is_refused, install_delivery_filter, url_host_is_refused
 
 __all__ = [
     "InvalidIPAddress",
@@ -32,44 +30,7 @@ __all__ = [
 
 USER_AGENT = "APayGate/1.0 (+postbacks)"
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-def address_is_refused(ip: IPAddress) -> bool:
-    """Return True for any address a merchant URL must never reach."""
-    if ip.version == 6 and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-        or any(ip in net for net in EXTRA_BLOCKED_NET_RANGES)
-    )
-
-
-def url_host_is_refused(url: str) -> bool | None:
-    """Resolve a URL's host the way the HTTP client would and judge every address.
-
-    Returns True when any address is refused, False when all are public, and None when
-    the name does not resolve (accepted now; judged again at every delivery). IP literals
-    in every spelling (decimal `2130706433`, hex `0x7f.1`, octal `0177.0.0.1`, IPv4-mapped
-    IPv6) go through `getaddrinfo` too, which reads them exactly as a connection would.
-    """
-    host = urlsplit(url).hostname
-    if not host:
-        return True
-    try:
-        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
-        return None
-    for _family, _type, _proto, _canon, sockaddr in infos:
-        address = ipaddress.ip_address(sockaddr[0].split("%", 1)[0])
-        if address_is_refused(address):
-            return True
-    return False
+install_delivery_filter()
 
 
 def _timeout() -> tuple[float, float]:

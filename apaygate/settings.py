@@ -7,9 +7,11 @@ broker, the sandbox provider, and no BigQuery or Metabase.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 from apaygate.logging_config import build_logging
 
@@ -42,6 +44,7 @@ INSTALLED_APPS = [
     "reporting",
     "demo",
     "docsite",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -50,6 +53,7 @@ MIDDLEWARE = [
     # Second: times everything below it, labelled by resolved route name.
     "apaygate.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "payments.api.middleware.RequestShapeMiddleware",  # NUL bytes, chunked bodies
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -57,6 +61,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
 ROOT_URLCONF = "apaygate.urls"
@@ -182,7 +188,11 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["payments.api.authentication.ApiTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["payments.api.authentication.IsActiveMerchant"],
     "DEFAULT_THROTTLE_CLASSES": ["payments.api.authentication.ApiTokenRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"api_token": env.str("API_THROTTLE_RATE", default="1200/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "api_token": env.str("API_THROTTLE_RATE", default="1200/min"),
+        # POST /api/v1/postbacks/test makes an outbound request per call: a small budget.
+        "postback_test": env.str("POSTBACK_TEST_THROTTLE_RATE", default="10/min"),
+    },
     "DEFAULT_PARSER_CLASSES": ["payments.api.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -305,8 +315,50 @@ WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+    # The TLS-terminating proxy sets X-Forwarded-Proto (and must strip the client's own).
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # Probes speak plain http to the container, from inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+
+# Content-Security-Policy on every answer (django-csp). Scripts: our own files, plus a
+# per-request nonce for the few inline blocks (`nonce="{{ request.csp_nonce }}"`) and the
+# hash of the portal's one inline handler. Styles allow inline: the pages use style
+# attributes and ReDoc injects <style> elements, and a nonce would switch that off.
+CSP_PORTAL_ONCHANGE_HASH = (
+    "'sha256-osjxnKEPL/pQJbFk1dKsF7PYFmTyMWGmVSiL9inhxJY='"  # this.form.submit()
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE, "'unsafe-hashes'", CSP_PORTAL_ONCHANGE_HASH],
+        "style-src": [SELF, "'unsafe-inline'"],
+        # ReDoc's side menu shows its "API docs by Redocly" logo from their CDN.
+        "img-src": [SELF, "data:", "https://cdn.redoc.ly/redoc/logo-mini.svg"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "worker-src": [SELF, "blob:"],  # ReDoc renders in a blob: worker
+        "frame-src": [SELF, *([METABASE_SITE_URL] if METABASE_SITE_URL else [])],
+        "frame-ancestors": [NONE],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+    },
+}
+
+# Login throttling for the portal and the admin (django-axes): a username from one IP is
+# locked out after AXES_FAILURE_LIMIT wrong passwords, for AXES_COOLOFF_TIME, then free.
+AUTHENTICATION_BACKENDS = ["apaygate.login_throttle.LoginThrottleBackend"]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "axes/locked_out.html"
+# Client IP: REMOTE_ADDR. Behind a proxy, install django-ipware and set its proxy count.
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0) or None
 
 # The demo shop at /demo/ (only while the sandbox is on) calls the API with this test token;
 # `make run` creates it and keeps it in .run/demo-token.

@@ -14,6 +14,7 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 os.environ.setdefault("PUBLIC_BASE_URL", "https://gate.example")
 os.environ.setdefault("ALLOWED_HOSTS", "*")
 os.environ.setdefault("SANDBOX_ENABLED", "true")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")  # the test client speaks http
 os.environ.setdefault("TELE_API_URL", "https://tele.example/api")
 os.environ.setdefault("TELE_APP_ID", "app-test-42")
 os.environ.setdefault("TELE_API_TOKEN", "tele-token-test")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from django.db.models import Prefetch, QuerySet
@@ -36,10 +37,31 @@ def payment_list(
     )
 
 
-def payment_get_for_merchant(*, merchant: Merchant, public_id: str) -> Payment | None:
-    """Return one of the merchant's payments; another merchant's is None (so a 404)."""
-    return payment_list(merchant=merchant).filter(public_id=public_id).first()
+# Our ids are URL-safe tokens (`secrets.token_urlsafe` with a short prefix). Anything else
+# cannot be one, and must not reach PostgreSQL: a NUL byte there is an error, not a miss.
+_PUBLIC_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def public_id_is_well_formed(value: object) -> bool:
+    """Say whether `value` could be a payment id at all (so a lookup is worth a query)."""
+    return isinstance(value, str) and _PUBLIC_ID_RE.fullmatch(value) is not None
+
+
+def payment_get_for_merchant(
+    *, merchant: Merchant, public_id: str, is_test: bool
+) -> Payment | None:
+    """Return one of the merchant's payments in the token's mode; any other is None (a 404).
+
+    Test and live are separate worlds, as at Stripe: a test token never sees a live
+    payment and a live token never sees a test one.
+    """
+    if not public_id_is_well_formed(public_id):
+        return None
+    return payment_list(merchant=merchant, is_test=is_test).filter(public_id=public_id).first()
 
 
 def payment_get_by_public_id(*, public_id: str) -> Payment | None:
+    """Return the payment with this id, or None (also for what cannot be an id)."""
+    if not public_id_is_well_formed(public_id):
+        return None
     return Payment.objects.filter(public_id=public_id).first()

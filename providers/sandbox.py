@@ -54,9 +54,18 @@ class SandboxProvider(Provider):
 
     def parse_postback(self, postback: RawPostback) -> ProviderEvent:
         try:
-            Webhook(sandbox_secret()).verify(postback.body, postback.headers)
+            text = postback.body.decode("utf-8")
+        except UnicodeDecodeError:
+            # Standard Webhooks signs text: bytes that are not UTF-8 cannot carry a signature.
+            raise PostbackRejected("body is not UTF-8", code="invalid_body") from None
+        try:
+            # json_parse=False: the body is read by our strict parser, after this.
+            Webhook(sandbox_secret()).verify(text, postback.headers, json_parse=False)
         except WebhookVerificationError as exc:
             raise PostbackRejected(str(exc) or "signature does not match") from None
+        except ValueError:
+            # A signature header that is not "v1,<base64>": the library splits and decodes it.
+            raise PostbackRejected("malformed signature header") from None
         data = json_object(postback.body)
         outcome = OUTCOMES.get(str(data.get("outcome", "")))
         if not data.get("paymentId") or outcome is None:

@@ -29,15 +29,19 @@ def verify_hex_signature(*, secret: str, message: bytes, signature: str) -> None
     """Compare in constant time; raise `PostbackRejected` on mismatch."""
     expected = hmac_sha256_hex(secret, message)
     given = signature.strip().removeprefix("sha256=")
-    if not given or not hmac.compare_digest(expected, given):
+    # compare_digest raises TypeError on non-ASCII text; a header decoded from Latin-1
+    # bytes can be anything, and such a signature cannot match a hex digest anyway.
+    if not given or not given.isascii() or not hmac.compare_digest(expected, given):
         raise PostbackRejected("signature does not match", code="invalid_signature")
 
 
 def verify_timestamp(raw: str, *, now: float | None = None) -> None:
     """Refuse a missing, malformed or stale timestamp (unix seconds)."""
     try:
+        if not raw.isascii():  # int() also reads Arabic-Indic and fullwidth digits
+            raise ValueError(raw)
         sent = int(raw)
-    except (TypeError, ValueError):
+    except (AttributeError, TypeError, ValueError):
         raise PostbackRejected("missing or malformed timestamp", code="invalid_timestamp") from None
     current = time.time() if now is None else now
     if abs(current - sent) > TIMESTAMP_TOLERANCE_SECONDS:

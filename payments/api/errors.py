@@ -30,7 +30,7 @@ class PayloadTooLarge(ApiError):
 
 # DRF exception class -> (our machine code, message used when DRF's is too technical).
 _CODES: dict[type, tuple[str, str | None]] = {
-    exceptions.ParseError: ("malformed_json", "Request body is not valid JSON."),
+    exceptions.ParseError: ("malformed_json", None),  # our parser says what was wrong
     exceptions.UnsupportedMediaType: (
         "unsupported_media_type",
         "Send the body as application/json.",

@@ -18,6 +18,7 @@ from rest_framework import serializers
 from apaygate.http import url_host_is_refused
 from payments.currencies import currency_lookup
 from payments.models import PaymentType
+from providers.parsing import AMOUNT_STRING_RE, check_strings_storable
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +65,11 @@ class MerchantUrlField(serializers.CharField):
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
+        _refuse_unstorable(value)
         grammar = _DEV_URL_RE if settings.DEBUG else _MERCHANT_URL_RE
-        if not grammar.match(value) or not _parses(value):
+        # fullmatch, not match: the pattern ends in `$`, which also matches before a
+        # trailing newline ("…/ok\n" was stored and redirected to as `ok%0A`).
+        if not grammar.fullmatch(value) or not _parses(value):
             need = (
                 "an absolute http(s) URL"
                 if settings.DEBUG
@@ -92,6 +96,14 @@ class PostbackUrlField(MerchantUrlField):
         return value
 
 
+def _refuse_unstorable(value: str) -> None:
+    """Refuse NUL characters and lone surrogates, which PostgreSQL cannot store."""
+    try:
+        check_strings_storable(value)
+    except ValueError as exc:
+        raise serializers.ValidationError(f"Not storable text: {exc}.", code="invalid") from None
+
+
 def _parses(url: str) -> bool:
     """Reject what matches the grammar but no URL parser takes (`[FBf0]`, port 99999)."""
     try:
@@ -105,15 +117,21 @@ def _parses(url: str) -> bool:
 
 
 class AmountField(serializers.Field):
-    """A decimal > 0 given as a JSON number or a string; digits are checked per currency later."""
+    """A decimal > 0 given as a JSON number or a string; digits are checked per currency later.
+
+    A string is ASCII digits with at most one dot: `Decimal()` alone would also take
+    "1_000", Arabic-Indic or fullwidth digits, exponents and surrounding spaces.
+    """
 
     default_error_messages = {"invalid": "Must be a decimal number greater than 0."}
 
     def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int | str | Decimal | float):
+        if isinstance(data, bool) or not isinstance(data, int | str | Decimal):
+            self.fail("invalid")
+        if isinstance(data, str) and not AMOUNT_STRING_RE.fullmatch(data):
             self.fail("invalid")
         try:
-            value = Decimal(str(data).strip())
+            value = data if isinstance(data, Decimal) else Decimal(data)
         except InvalidOperation:
             self.fail("invalid")
         if not value.is_finite() or value <= 0:
@@ -145,7 +163,20 @@ class InitPaymentInput(serializers.Serializer):
         if unknown:
             # Ignored, as merchants add fields over time; logged by name only (values may be PII).
             logger.info("init-payment: ignoring unknown fields %s", ", ".join(unknown[:20]))
-        return super().to_internal_value({k: v for k, v in data.items() if k in self.fields})
+        known = {
+            k: _integral_as_int(v) if k in DIGIT_FIELDS else v
+            for k, v in data.items()
+            if k in self.fields
+        }
+        errors = {}
+        for key, value in known.items():
+            try:
+                check_strings_storable(value)
+            except ValueError as exc:
+                errors[key] = [f"Not storable text: {exc}."]
+        if errors:
+            raise serializers.ValidationError(errors, code="invalid")
+        return super().to_internal_value(known)
 
     def validate_currency(self, value: str) -> str:
         info = currency_lookup(value)
@@ -168,6 +199,21 @@ class InitPaymentInput(serializers.Serializer):
                 )
             attrs["type"] = info.kind
         return attrs
+
+
+# Text fields that also take a JSON integer, as its digits (the seeds sent numeric ids).
+DIGIT_FIELDS = frozenset({"id", "customerName"})
+
+
+def _integral_as_int(value: object) -> object:
+    """Read `12.0` as the integer 12: JSON (and OpenAPI 3.1) make no difference between them.
+
+    The parser gives exact Decimals for numbers with a fraction or exponent; a whole one is
+    the same integer a client meant, a fractional one stays a Decimal and is refused.
+    """
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return int(value)
+    return value
 
 
 def _check_amount_digits(amount: Decimal, digits: int) -> None:

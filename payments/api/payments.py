@@ -28,11 +28,16 @@ class InitPaymentApi(APIView):
         form = InitPaymentInput(data=request.data)
         form.is_valid(raise_exception=True)
         key = request.META.get(IDEMPOTENCY_HEADER, "").strip() or None
-        if key and len(key) > MAX_IDEMPOTENCY_KEY:
+        # A header is Latin-1 text and may carry a NUL, which PostgreSQL refuses to store.
+        if key and (len(key) > MAX_IDEMPOTENCY_KEY or "\x00" in key):
             raise ApiError(
                 code="validation_error",
                 message="The request has invalid fields.",
-                errors={"Idempotency-Key": [f"At most {MAX_IDEMPOTENCY_KEY} characters."]},
+                errors={
+                    "Idempotency-Key": [
+                        f"At most {MAX_IDEMPOTENCY_KEY} characters, none of them NUL."
+                    ]
+                },
             )
         principal = request.user
         result = payment_init(
@@ -52,18 +57,21 @@ class InitPaymentApi(APIView):
 
 
 class PaymentDetailApi(APIView):
-    """`GET /api/v1/payments/<paymentId>`: the merchant's own payments only."""
+    """`GET /api/v1/payments/<paymentId>`: the merchant's own, in the token's mode, only."""
 
     @payment_detail_schema
     def get(self, request, payment_id: str):
-        payment = payment_get_for_merchant(merchant=request.user.merchant, public_id=payment_id)
+        principal = request.user
+        payment = payment_get_for_merchant(
+            merchant=principal.merchant, public_id=payment_id, is_test=principal.is_test
+        )
         if payment is None:
             raise NotFound()
         return Response(PaymentSerializer(payment).data)
 
 
 class PaymentListApi(APIView):
-    """`GET /api/v1/payments?id=&status=&created_after=&created_before=`, paginated."""
+    """`GET /api/v1/payments?id=&status=&created_after=&created_before=`, one mode, paginated."""
 
     class FilterSerializer(serializers.Serializer):
         id = serializers.CharField(required=False, max_length=128)
@@ -85,6 +93,7 @@ class PaymentListApi(APIView):
         params = filters.validated_data
         payments = payment_list(
             merchant=request.user.merchant,
+            is_test=request.user.is_test,
             reference=params.get("id"),
             status=params.get("status"),
             created_after=params.get("created_after"),

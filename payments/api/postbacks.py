@@ -10,6 +10,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from payments.api.authentication import ApiTokenRateThrottle
 from payments.api.errors import ApiError
 from payments.api.inputs import PostbackUrlField
 from payments.api.schema import payment_postback_resend_schema, postback_test_schema
@@ -30,7 +31,10 @@ class PostbackResendApi(APIView):
 
     @payment_postback_resend_schema
     def post(self, request, payment_id: str):
-        payment = payment_get_for_merchant(merchant=request.user.merchant, public_id=payment_id)
+        principal = request.user
+        payment = payment_get_for_merchant(
+            merchant=principal.merchant, public_id=payment_id, is_test=principal.is_test
+        )
         if payment is None:
             raise NotFound()
         try:
@@ -48,8 +52,22 @@ class PostbackResendApi(APIView):
         return Response(self.ResendOutputSerializer(data).data, status=status.HTTP_202_ACCEPTED)
 
 
+# What the test postback echoes of the merchant's answer: enough to debug a handler (status,
+# duration, the start of an error text), too little to use the endpoint as a relay that
+# fetches public URLs for anyone holding a token.
+TEST_ANSWER_EXCERPT_CHARS = 256
+
+
+class PostbackTestThrottle(ApiTokenRateThrottle):
+    """A tighter budget per token for the test postback (rate `postback_test`)."""
+
+    scope = "postback_test"
+
+
 class PostbackTestApi(APIView):
     """Send a signed test postback to a URL now and report the merchant's answer."""
+
+    throttle_classes = [ApiTokenRateThrottle, PostbackTestThrottle]
 
     class InputSerializer(serializers.Serializer):
         url = PostbackUrlField()
@@ -74,6 +92,6 @@ class PostbackTestApi(APIView):
             "statusCode": result.status_code,
             "durationMs": result.duration_ms,
             "error": result.error,
-            "responseBody": result.response_body,
+            "responseBody": (result.response_body or "")[:TEST_ANSWER_EXCERPT_CHARS],
         }
         return Response(self.OutputSerializer(data).data)

@@ -24,12 +24,17 @@ from django.db import transaction
 from payments.audit import event_record
 from payments.currencies import currency_lookup
 from payments.delivery.outbox import delivery_enqueue
+from payments.intake.metrics import unverified_postback_count
 from payments.models import EventType, Payment, PaymentEvent, PaymentStatus
 from payments.state import OUTCOME_STATUS, STATUS_EVENT, payment_transition, transition_allowed
 from providers.base import PostbackRejected, ProviderEvent, RawPostback
 from providers.registry import PROVIDERS, get_provider
 
 logger = logging.getLogger(__name__)
+
+# Codes the adapters raise only after the signature checked out (see providers/parsing.py);
+# every other rejection is anyone's traffic.
+VERIFIED_REJECTIONS = {"malformed", "invalid_amount"}
 
 
 @dataclass(frozen=True)
@@ -40,10 +45,14 @@ class IntakeResult:
     code: str
     payment_id: str = ""
 
+    message: str = ""
+
     @property
     def body(self) -> dict:
-        ok = self.http_status == 200
+        ok = self.http_status == 200 and not self.message
         body = {"status": "success" if ok else "error", "code": self.code}
+        if self.message:
+            body["message"] = self.message
         if self.payment_id:
             body["paymentId"] = self.payment_id
         return body
@@ -94,11 +103,18 @@ def _flag(payment: Payment, reason: str) -> None:
 def postback_receive(*, provider_key: str, raw: RawPostback) -> IntakeResult:
     """Verify and apply one provider postback; every path leaves an event behind."""
     if provider_key not in PROVIDERS:
-        return IntakeResult(404, "unknown_provider")
+        return IntakeResult(404, "unknown_provider", message="No such provider.")
     try:
         event = get_provider(provider_key).parse_postback(raw)
     except PostbackRejected as exc:
-        # No secrets and no body here: only what helps staff see an attack or a misconfig.
+        if exc.code not in VERIFIED_REJECTIONS:
+            unverified_postback_count(
+                provider=provider_key, code=exc.code, body_bytes=len(raw.body)
+            )
+            return IntakeResult(400, exc.code, message="The postback could not be verified.")
+        # Well-signed but unusable: the provider's own bug, so keep a trace for staff
+        # (no secrets and no body), and answer 200: the same body sent again would be
+        # refused again, and providers retry every non-2xx answer for days.
         event_record(
             type=EventType.POSTBACK_REJECTED,
             payload={
@@ -109,8 +125,8 @@ def postback_receive(*, provider_key: str, raw: RawPostback) -> IntakeResult:
                 "bodyBytes": len(raw.body),
             },
         )
-        logger.warning("%s postback rejected: %s", provider_key, exc.code)
-        return IntakeResult(400, exc.code)
+        logger.warning("%s signed postback refused: %s", provider_key, exc.code)
+        return IntakeResult(200, exc.code, message=f"Refused: {exc.message[:200]}")
     return _postback_apply(provider_key=provider_key, event=event, raw=raw)
 
 

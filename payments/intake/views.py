@@ -10,6 +10,7 @@ unknown), so providers stop retrying what they got right.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -26,6 +27,18 @@ def payment_verify(request, provider: str | None = None):
         )
         response["Allow"] = "POST"
         return response
-    raw = RawPostback(body=request.body, headers=dict(request.headers.items()))
+    try:
+        body = request.body  # Django refuses more than DATA_UPLOAD_MAX_MEMORY_SIZE
+    except RequestDataTooBig:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return JsonResponse(
+            {
+                "status": "error",
+                "code": "payload_too_large",
+                "message": f"Request body is larger than {limit} bytes.",
+            },
+            status=413,
+        )
+    raw = RawPostback(body=body, headers=dict(request.headers.items()))
     result = postback_receive(provider_key=provider or settings.DEFAULT_PROVIDER, raw=raw)
     return JsonResponse(result.body, status=result.http_status)

@@ -497,3 +497,12 @@ def test_the_same_amount_written_differently_is_the_same_request(api):
 
     assert (first.status_code, second.status_code) == (201, 200)
     assert first.json()["id"] == second.json()["id"]
+
+
+def test_a_whole_json_number_is_taken_as_an_integer_id_and_name(api):
+    # OpenAPI 3.1 (JSON Schema) counts 12.0 as an integer, as clients do.
+    response = post(api, {**BODY, "id": 1234.0, "customerName": -12287.0})
+
+    assert response.status_code == 201, response.json()
+    payment = Payment.objects.get(public_id=response.json()["id"])
+    assert (payment.merchant_reference, payment.customer_name) == ("1234", "-12287")

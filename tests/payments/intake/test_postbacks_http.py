@@ -45,7 +45,11 @@ def test_unverifiable_postback_over_http_is_400_with_a_code(client):
     )
 
     assert response.status_code == 400
-    assert response.json() == {"status": "error", "code": "invalid_signature"}
+    assert response.json() == {
+        "status": "error",
+        "code": "invalid_signature",
+        "message": "The postback could not be verified.",
+    }
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.PENDING
 

@@ -108,7 +108,293 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "payment.succeeded": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Payment succeeded
+         * @description The provider confirmed the payment: credit the order.
+         *
+         *     Signed per Standard Webhooks with your `whsec_` secret. Answer any 2xx within the timeout; anything else is retried.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description Stable across retries of one postback: drop repeats you have seen. */
+                    "webhook-id": string;
+                    /** @description Unix seconds when this attempt was signed; refuse it if 5 minutes off. */
+                    "webhook-timestamp": string;
+                    /** @description Space-separated `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`, one per active secret (two while a rotation overlaps): accept the postback if any matches. */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PostbackBody"];
+                };
+            };
+            responses: {
+                /** @description Received (any 2xx will do). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Gone: stop sending postbacks to this URL. */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "payment.failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Payment failed
+         * @description The shopper declined or the provider refused the payment.
+         *
+         *     Signed per Standard Webhooks with your `whsec_` secret. Answer any 2xx within the timeout; anything else is retried.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description Stable across retries of one postback: drop repeats you have seen. */
+                    "webhook-id": string;
+                    /** @description Unix seconds when this attempt was signed; refuse it if 5 minutes off. */
+                    "webhook-timestamp": string;
+                    /** @description Space-separated `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`, one per active secret (two while a rotation overlaps): accept the postback if any matches. */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PostbackBody"];
+                };
+            };
+            responses: {
+                /** @description Received (any 2xx will do). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Gone: stop sending postbacks to this URL. */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "payment.expired": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Payment expired
+         * @description The payment stayed pending past its time to live.
+         *
+         *     Signed per Standard Webhooks with your `whsec_` secret. Answer any 2xx within the timeout; anything else is retried.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description Stable across retries of one postback: drop repeats you have seen. */
+                    "webhook-id": string;
+                    /** @description Unix seconds when this attempt was signed; refuse it if 5 minutes off. */
+                    "webhook-timestamp": string;
+                    /** @description Space-separated `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`, one per active secret (two while a rotation overlaps): accept the postback if any matches. */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PostbackBody"];
+                };
+            };
+            responses: {
+                /** @description Received (any 2xx will do). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Gone: stop sending postbacks to this URL. */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "payment.flagged": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Payment flagged for review
+         * @description The provider reported an amount that differs from the payment's: held for review; `paidAmount`, `paidCurrency` and `reviewReason` say what happened.
+         *
+         *     Signed per Standard Webhooks with your `whsec_` secret. Answer any 2xx within the timeout; anything else is retried.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description Stable across retries of one postback: drop repeats you have seen. */
+                    "webhook-id": string;
+                    /** @description Unix seconds when this attempt was signed; refuse it if 5 minutes off. */
+                    "webhook-timestamp": string;
+                    /** @description Space-separated `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`, one per active secret (two while a rotation overlaps): accept the postback if any matches. */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PostbackBody"];
+                };
+            };
+            responses: {
+                /** @description Received (any 2xx will do). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Gone: stop sending postbacks to this URL. */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "postback.test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test postback
+         * @description Sent on request (`POST /api/v1/postbacks/test`); no payment.
+         *
+         *     Signed per Standard Webhooks with your `whsec_` secret. Answer any 2xx within the timeout; anything else is retried.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description Stable across retries of one postback: drop repeats you have seen. */
+                    "webhook-id": string;
+                    /** @description Unix seconds when this attempt was signed; refuse it if 5 minutes off. */
+                    "webhook-timestamp": string;
+                    /** @description Space-separated `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`, one per active secret (two while a rotation overlaps): accept the postback if any matches. */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PostbackBody"];
+                };
+            };
+            responses: {
+                /** @description Received (any 2xx will do). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Gone: stop sending postbacks to this URL. */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /**
@@ -511,6 +797,45 @@ export interface components {
          * @enum {string}
          */
         PaymentType: "fiat" | "crypto";
+        /** @description The JSON body of every merchant postback. */
+        PostbackBody: {
+            /**
+             * @description * `payment.succeeded` - Payment succeeded
+             *     * `payment.failed` - Payment failed
+             *     * `payment.expired` - Payment expired
+             *     * `payment.flagged` - Payment flagged for review
+             *     * `postback.test` - Test postback
+             * @enum {string}
+             */
+            event: "payment.succeeded" | "payment.failed" | "payment.expired" | "payment.flagged" | "postback.test";
+            /** @description Your transaction id (`id` at init-payment). */
+            id: string;
+            /** @description The gateway's payment id. */
+            paymentId: string;
+            /**
+             * @description * `created` - Created
+             *     * `pending` - Pending
+             *     * `succeeded` - Succeeded
+             *     * `failed` - Failed
+             *     * `expired` - Expired
+             *     * `provider_error` - Provider error
+             * @enum {string}
+             */
+            status: "created" | "pending" | "succeeded" | "failed" | "expired" | "provider_error";
+            /** @description Decimal string in the currency's minor units. */
+            amount: string;
+            currency: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** @description `payment.flagged` only: what the provider says was paid. */
+            paidAmount?: string;
+            /** @description `payment.flagged` only. */
+            paidCurrency?: string;
+            /** @description `payment.flagged` only. */
+            reviewReason?: string;
+        };
         /**
          * @description * `pending` - Pending
          *     * `succeeded` - Succeeded
