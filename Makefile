@@ -10,7 +10,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PORT ?= 8000
+# Empty: the port in .env (8000 on first start). `make run PORT=9000` changes it there.
+PORT ?=
 UV_VERSION := 0.13.9
 UV := .uv/bin/uv
 # Never fetch a Python build: use $(PYTHON). --locked: install exactly uv.lock, fail if it

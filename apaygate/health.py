@@ -1,8 +1,15 @@
-"""`GET /healthz`: can this instance reach its database, cache and broker?
+"""`GET /healthz` (liveness) and `GET /readyz` (readiness), as load balancers expect.
 
-The body also carries an `export` section (BigQuery backlog and lag). It is detail for
-operators and never turns the answer into a 503: BigQuery being off or down delays
-analytics, it does not stop payments.
+`/healthz` answers whether this process serves requests at all: cheap, no dependency
+checked, so an orchestrator never restarts a healthy process because Redis blipped.
+`/readyz` checks the database, the cache, the broker and that every migration is applied.
+Only the database and the migrations make it a 503: the cache and the broker are
+accelerators (the KV falls back to the database, due postbacks are claimed from PostgreSQL),
+so taking every instance out of the load balancer while Redis is away would turn a slower
+gateway into no gateway. They are reported as `degraded` instead.
+
+`/readyz` also carries an `export` section (BigQuery backlog and lag): detail for operators,
+never a 503 (BigQuery being down delays analytics, it does not stop payments).
 """
 
 from __future__ import annotations
@@ -12,7 +19,8 @@ import time
 import uuid
 
 from django.core.cache import cache
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
@@ -41,7 +49,21 @@ def _check_broker() -> None:
         conn.ensure_connection(max_retries=1, timeout=2)
 
 
-CHECKS = {"database": _check_database, "cache": _check_cache, "broker": _check_broker}
+def _check_migrations() -> None:
+    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+    unapplied = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if unapplied:
+        raise RuntimeError(f"{len(unapplied)} migrations not applied")
+
+
+CHECKS = {
+    "database": _check_database,
+    "migrations": _check_migrations,
+    "cache": _check_cache,
+    "broker": _check_broker,
+}
+# Without these the instance cannot serve payments; the others only make it slower.
+REQUIRED = frozenset({"database", "migrations"})
 
 
 def run_checks() -> dict[str, dict]:
@@ -72,9 +94,18 @@ def export_detail() -> dict:
 
 @never_cache
 def healthz(request):
+    """Liveness: the process is up and answering (no dependency is touched)."""
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+def readyz(request):
+    """Readiness: 200 while the database and schema are usable, else 503."""
     checks = run_checks()
-    healthy = all(c["ok"] for c in checks.values())
-    body = {"status": "ok" if healthy else "unavailable", "checks": checks}
+    ready = all(checks[name]["ok"] for name in REQUIRED)
+    degraded = not all(c["ok"] for c in checks.values())
+    status = "unavailable" if not ready else "degraded" if degraded else "ok"
+    body = {"status": status, "checks": checks}
     if checks["database"]["ok"]:
         body["export"] = export_detail()
-    return JsonResponse(body, status=200 if healthy else 503)
+    return JsonResponse(body, status=200 if ready else 503)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 
+# A developer's .env (from `make run`) must not change what the suite tests.
+os.environ["ENV_FILE"] = ""
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/apaygate")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -9,10 +10,15 @@ from django.views.generic import RedirectView
 from apaygate import health
 from apaygate.metrics import metrics_view
 
+admin.site.site_header = "APayGate administration"
+admin.site.site_title = "APayGate admin"
+admin.site.index_title = "Merchants, payments and postbacks"
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/docs/", permanent=False), name="home"),
-    path("admin/", admin.site.urls),
+    path(settings.ADMIN_URL_PATH, admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics_view, name="metrics"),
     path("api/v1/", include("payments.api.urls")),
     path("api/", include("payments.intake.urls")),

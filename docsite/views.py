@@ -8,6 +8,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse_lazy
 from django.views.decorators.http import require_GET
 from drf_spectacular.views import (
     SpectacularAPIView,
@@ -17,7 +18,8 @@ from drf_spectacular.views import (
 
 from docsite.rendering import docs_page_render, docs_section_pages, page_url, pygments_css
 
-LOGIN_URL = "/admin/login/"
+# The staff login (the admin's, wherever ADMIN_URL_PATH puts it).
+LOGIN_URL = reverse_lazy("admin:login")
 
 
 def staff_required(view):

@@ -4,14 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-export PORT="${PORT:-8000}"
-export DEBUG="${DEBUG:-true}"
-export SECRET_KEY="${SECRET_KEY:-dev-only-$(hostname)-change-me}"
-export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://127.0.0.1:${PORT}}"
-export ALLOWED_HOSTS="${ALLOWED_HOSTS:-127.0.0.1,localhost}"
-export SANDBOX_ENABLED="${SANDBOX_ENABLED:-true}"
-# The demo shop receives its postbacks on loopback: allowed here, never in production.
-export POSTBACK_ALLOW_PRIVATE="${POSTBACK_ALLOW_PRIVATE:-true}"
+# One configuration for every process: .env (written on first start with development
+# values and a generated SECRET_KEY) is what settings read, here and in any other shell.
+export PORT="$(python3 scripts/dotenv_init.py "${PORT:-}")"
 export PYTHONUNBUFFERED=1
 
 mkdir -p .run/broker/queue .run/broker/processed

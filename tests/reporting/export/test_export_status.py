@@ -1,4 +1,4 @@
-"""Export lag and counts in /healthz and the admin, and the request size limit (no emulator)."""
+"""Export lag and counts in /readyz and the admin, and the request size limit (no emulator)."""
 
 from __future__ import annotations
 
@@ -45,23 +45,23 @@ def test_export_status_lag_is_zero_when_nothing_waits():
 
 
 @override_settings(BIGQUERY_PROJECT="")
-def test_healthz_shows_export_detail_and_stays_200_while_bigquery_is_off(client):
+def test_readyz_shows_export_detail_and_stays_200_while_bigquery_is_off(client):
     _waiting_events(2, age=timedelta(seconds=90))
 
-    answer = client.get("/healthz")
+    answer = client.get("/readyz")
 
     body = json.loads(answer.content)
     assert answer.status_code == 200, body
-    assert set(body["checks"]) == {"database", "cache", "broker"}
+    assert set(body["checks"]) == {"database", "migrations", "cache", "broker"}
     assert body["export"]["enabled"] is False
     assert body["export"]["pending"] == 2
     assert body["export"]["lag_seconds"] >= 90
 
 
 @override_settings(BIGQUERY_PROJECT="some-project", BIGQUERY_API_ENDPOINT="http://127.0.0.1:9")
-def test_healthz_never_calls_bigquery(client):
-    # an unreachable endpoint would make the request slow or fail if /healthz called it
-    answer = client.get("/healthz")
+def test_readyz_never_calls_bigquery(client):
+    # an unreachable endpoint would make the request slow or fail if /readyz called it
+    answer = client.get("/readyz")
 
     assert answer.status_code == 200
     assert json.loads(answer.content)["export"]["enabled"] is True
