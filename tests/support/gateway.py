@@ -208,6 +208,7 @@ class CeleryStack:
     broker_url: str
     tmp: Path
     processes: list[CeleryProcess] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -223,6 +224,7 @@ class CeleryStack:
                 "LOG_LEVEL": "INFO",
             }
         )
+        env.update(self.extra_env)
         return env
 
     def worker(self, *, concurrency: int = 4) -> CeleryProcess:

@@ -1,0 +1,60 @@
+"""A worker outlives its broker: Redis killed under a running worker, with a task in flight.
+
+kombu 5.7.0's Redis transport crashed the worker ("Unrecoverable error: AttributeError
+'NoneType' object has no attribute 'hostname'") while closing the lost connection and
+restoring the unacknowledged message; nothing restarted it. Run alone with `-m fault`.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from payments.delivery.outbox import DELIVER_POSTBACK_TASK
+from payments.intake.services import postback_receive
+from payments.models import DeliveryStatus, PostbackDelivery
+from tests.factories import MerchantFactory, PaymentFactory
+from tests.payments.delivery.test_worker import wait_for_delivery
+from tests.payments.intake.test_postbacks import sandbox_raw
+from tests.support.gateway import CeleryStack, celery_broker, hang_until_released
+
+pytestmark = [pytest.mark.fault, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def test_worker_survives_redis_killed_with_a_task_in_flight(
+    transactional_db, worker_settings, receiver, own_redis, tmp_path
+):
+    # given a worker on a private Redis (the database poller off: only the broker delivers)
+    # whose first attempt hangs, so one message is unacknowledged when Redis dies
+    merchant = MerchantFactory()
+    receiver.secrets = [merchant.postback_secret]
+    receiver.script = [hang_until_released(receiver, limit=8)]
+    first, second = (PaymentFactory(merchant=merchant, postback_url=receiver.url) for _ in "ab")
+    stack = CeleryStack(broker_url=own_redis.url, tmp=tmp_path, extra_env={"POSTBACK_POLL": "0"})
+    try:
+        with celery_broker(own_redis.url):
+            worker = stack.worker()
+            postback_receive(provider_key="sandbox", raw=sandbox_raw(first))
+            assert receiver.arrived.wait(20), stack.logs()
+
+            # when Redis is killed, stays away a few seconds, and comes back
+            own_redis.stop()
+            time.sleep(4)
+            own_redis.start()
+            receiver.release.set()
+            time.sleep(6)
+
+            # then the worker process is still there and consumes from the broker again
+            assert worker.proc.poll() is None, stack.logs()
+            assert "Unrecoverable error" not in worker.log_text()
+            postback_receive(provider_key="sandbox", raw=sandbox_raw(second))
+            delivery = PostbackDelivery.objects.get(payment=second)
+            from apaygate.celery import app
+
+            app.send_task(DELIVER_POSTBACK_TASK, args=(delivery.pk,))
+            delivered = wait_for_delivery(second, timeout=40, stack=stack)
+            assert delivered.status == DeliveryStatus.SUCCEEDED
+            assert worker.proc.poll() is None
+    finally:
+        stack.stop_all()
