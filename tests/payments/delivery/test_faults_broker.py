@@ -58,3 +58,43 @@ def test_worker_survives_redis_killed_with_a_task_in_flight(
             assert worker.proc.poll() is None
     finally:
         stack.stop_all()
+
+
+def test_worker_killed_while_redis_restarts_still_delivers_every_postback(
+    transactional_db, worker_settings, receiver, own_redis_aof, tmp_path
+):
+    # given a merchant that fails every other answer, a worker and beat on a Redis with AOF
+    merchant = MerchantFactory()
+    receiver.secrets = [merchant.postback_secret]
+    receiver.script = [(500, {}, b"no") if n % 2 else (200, {}, b"ok") for n in range(40)]
+    payments = [PaymentFactory(merchant=merchant, postback_url=receiver.url) for _ in range(8)]
+    stack = CeleryStack(broker_url=own_redis_aof.url, tmp=tmp_path)
+    try:
+        with celery_broker(own_redis_aof.url):
+            worker = stack.worker()
+            stack.beat()
+            for payment in payments[:4]:
+                postback_receive(provider_key="sandbox", raw=sandbox_raw(payment))
+
+            # when the worker is killed -9 and Redis with it, postbacks keep arriving,
+            # then Redis returns and the worker is restarted a little later
+            worker.kill()
+            own_redis_aof.stop()
+            for payment in payments[4:]:
+                assert postback_receive(provider_key="sandbox", raw=sandbox_raw(payment)).code == (
+                    "applied"
+                )
+            time.sleep(3)
+            own_redis_aof.start()
+            time.sleep(2)
+            stack.worker()
+
+            # then every postback is delivered, signed, each under its own webhook-id
+            for payment in payments:
+                delivery = wait_for_delivery(payment, timeout=60, stack=stack)
+                assert delivery.status == DeliveryStatus.SUCCEEDED, stack.logs()
+    finally:
+        stack.stop_all()
+    assert all(r.verified_with for r in receiver.requests)
+    delivered = {r.headers["webhook-id"] for r in receiver.requests}
+    assert delivered == set(PostbackDelivery.objects.values_list("webhook_id", flat=True))

@@ -36,6 +36,7 @@ def _body(receiver, n: int) -> dict:
 def redis_everywhere(settings, own_redis_aof):
     """Cache (throttle), KV and Celery broker of this process on a private Redis with AOF."""
     own_redis = own_redis_aof
+    settings.DEBUG = True  # the loopback receiver is plain http
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
