@@ -61,6 +61,9 @@ def payment_transition(*, payment: Payment, target: str) -> Payment:
     payment.save(update_fields=fields)
     # The KV copy carries the status the redirect views act on: drop it once the change
     # is committed, so /integration/pay never sends a shopper to a closed invoice.
+    # kv_forget never raises (a failed drop is retried, see payments/kv.py); `robust` is
+    # the second guard: a failing hook must not make Django skip the ones after it, such
+    # as the one that hands the postback to a worker.
     public_id = payment.public_id
-    transaction.on_commit(lambda: kv_forget(public_id))
+    transaction.on_commit(lambda: kv_forget(public_id), robust=True)
     return payment
