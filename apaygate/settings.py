@@ -251,8 +251,9 @@ POSTBACK_RETRY_SCHEDULE = env.list(
 POSTBACK_RETRY_JITTER = env.float("POSTBACK_RETRY_JITTER", default=0.1)
 # A claimed attempt's lease: if its worker dies, the delivery falls due again after this.
 POSTBACK_ATTEMPT_LEASE = env.float("POSTBACK_ATTEMPT_LEASE", default=2 * POSTBACK_TIMEOUT + 5)
-# How long a delivery handed to the broker is left alone before beat hands it out again.
-POSTBACK_QUEUE_LEASE = env.float("POSTBACK_QUEUE_LEASE", default=30.0)
+# How long a delivery handed to the broker is left alone before a poller (or beat) takes it:
+# the wait of a message the broker lost. Short is safe: an attempt claims its row again.
+POSTBACK_QUEUE_LEASE = env.float("POSTBACK_QUEUE_LEASE", default=10.0)
 
 # Analytics.
 BIGQUERY_PROJECT = env.str("BIGQUERY_PROJECT", default="")

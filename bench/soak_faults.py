@@ -16,7 +16,9 @@ What it does, on loopback only:
   Redis with SIGKILL and restarts it `--outage` seconds later;
 - then waits for every postback and reports: answers by class (any 5xx is a failure),
   postbacks lost, unsigned, delivered twice, seconds from the end of the last fault to the
-  last first delivery, and redirects that still led to a closed invoice once Redis was back.
+  last first delivery (traffic keeps arriving after it), seconds from a payment's settlement
+  to its postback's first 2xx (median and max), and redirects that still led to a closed
+  invoice once Redis was back.
 """
 
 from __future__ import annotations
@@ -365,6 +367,15 @@ def main() -> None:
             == 302
             for p in Payment.objects.filter(status="succeeded").values_list("public_id", flat=True)
         )
+        # settlement -> first 2xx at the merchant, per postback
+        latency = {
+            webhook_id: merchant.delivered[webhook_id] - finalized.timestamp()
+            for webhook_id, finalized in PostbackDelivery.objects.values_list(
+                "webhook_id", "payment__finalized_at"
+            )
+            if webhook_id in merchant.delivered and finalized
+        }
+        latencies = sorted(latency.values())
         fivexx = sum(v for k, v in answers.items() if k.endswith("5xx"))
         report = {
             "payments": args.payments,
@@ -378,6 +389,12 @@ def main() -> None:
             "postbacks_delivered_twice": sum(1 for c in merchant.successes.values() if c > 1),
             "attempts": sum(merchant.attempts.values()),
             "seconds_last_fault_end_to_last_delivery": round(last_delivery - last_fault_end, 1),
+            "postback_seconds_settled_to_delivered_p50": round(latencies[len(latencies) // 2], 2)
+            if latencies
+            else None,
+            "postback_seconds_settled_to_delivered_max": round(latencies[-1], 2)
+            if latencies
+            else None,
             "stale_redirects_2s_after_redis_back": stale_after_redis[0]
             if stale_after_redis
             else None,
