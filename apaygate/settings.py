@@ -122,6 +122,12 @@ else:
         "socket_timeout": 5,
         "socket_keepalive": True,
         "health_check_interval": 10,
+        # Publishing (web, beat) fails fast when the broker is down, instead of retrying for
+        # seconds inside a request: the outbox row is already stored, and a worker's poller
+        # takes it from PostgreSQL. The worker's own reconnection is not affected.
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.2,
     }
     if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
         # kombu's Redis transport, minus a crash on broker loss (apaygate/celery.py).

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
@@ -32,6 +33,9 @@ from payments.kv import kv_sweep
 
 logger = logging.getLogger(__name__)
 
+BACKLOG_WAIT = 0.1
+FULL = -1
+
 
 class DeliveryPoller:
     """A daemon thread claiming due deliveries and attempting them, `concurrency` at once."""
@@ -42,6 +46,7 @@ class DeliveryPoller:
         self._stopping = threading.Event()
         self._in_flight = 0
         self._lock = threading.Lock()
+        self._swept_at = 0.0
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="postback")
         self._thread = threading.Thread(target=self._run, name="postback-poller", daemon=True)
 
@@ -54,14 +59,23 @@ class DeliveryPoller:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _run(self) -> None:
-        while not self._stopping.wait(self.interval):
-            self.tick()
+        wait = self.interval
+        while not self._stopping.wait(wait):
+            # A tick that filled every free slot probably left more due rows: come back
+            # soon rather than a whole interval later (a backlog while the broker is away).
+            wait = BACKLOG_WAIT if self.tick() == FULL else self.interval
 
     def tick(self) -> int:
-        """Sweep stale KV entries, then claim as many due deliveries as there are free slots."""
+        """Sweep stale KV entries, then claim as many due deliveries as there are free slots.
+
+        Returns how many were claimed, or FULL when that filled every slot.
+        """
         close_old_connections()
         try:
-            kv_sweep()
+            now = time.monotonic()
+            if now - self._swept_at >= self.interval:
+                kv_sweep()
+                self._swept_at = now
             with self._lock:
                 free = self.concurrency - self._in_flight
             ids = deliveries_claim_due(limit=free) if free > 0 else []
@@ -73,7 +87,7 @@ class DeliveryPoller:
             with self._lock:
                 self._in_flight += 1
             self._pool.submit(self._attempt, delivery_id)
-        return len(ids)
+        return FULL if free > 0 and len(ids) == free else len(ids)
 
     def _attempt(self, delivery_id: int) -> None:
         try:
