@@ -1,24 +1,15 @@
 """Soak under faults: payments flow while a worker is killed and Redis is killed for a while.
 
 Run: `.venv/bin/python bench/soak_faults.py [--payments 200] [--duration 60] [--outage 10]`
-(not part of `make test`). Needs PostgreSQL (DATABASE_URL's server; a throw-away database
-`<name>_soak` is created and dropped) and a `redis-server` binary.
-
-What it does, on loopback only:
-- starts a private redis-server with an append-only file (as production), a merchant
-  receiver that verifies every signature with `standardwebhooks` and answers 500 to every
-  other attempt of each postback (half of all attempts fail), and the Procfile's three
-  commands (web, worker, beat) with the documented environment;
-- runs `--payments` sandbox payments spread over `--duration` seconds, each one shopper
-  trip: init-payment, /integration/pay, the sandbox page (GET, then Pay), /integration/success
-  (every `--slow-every`th shopper takes 8 s to pay, so some payments settle across a fault);
-- at 1/3 of the run kills the worker with SIGKILL and restarts it 5 s later; at 2/3 kills
-  Redis with SIGKILL and restarts it `--outage` seconds later;
-- then waits for every postback and reports: answers by class (any 5xx is a failure),
-  postbacks lost, unsigned, delivered twice, seconds from the end of the last fault to the
-  last first delivery (traffic keeps arriving after it), seconds from a payment's settlement
-  to its postback's first 2xx (median and max), and redirects that still led to a closed
-  invoice once Redis was back.
+(not in `make test`). Needs PostgreSQL (a throw-away `<DATABASE_URL name>_soak` database)
+and `redis-server`. On loopback only, it starts a private Redis with AOF, a merchant that
+verifies every signature (`standardwebhooks`) and answers 500 to every other attempt of each
+postback, and the Procfile's web, worker and beat; runs the payments (init-payment, /pay,
+sandbox page GET and Pay, /success; every `--slow-every`th shopper pays 8 s late, so some
+settle across a fault); kills the worker -9 at 1/3 (back 5 s later) and Redis -9 at 2/3
+(back `--outage` s later); then reports answers by class (any 5xx fails), postbacks lost,
+unsigned, delivered twice, seconds from the last fault's end to the last first delivery,
+settlement-to-delivery seconds (median, max) and redirects still leading to a closed invoice.
 """
 
 from __future__ import annotations
@@ -308,6 +299,15 @@ def main() -> None:
                 errors[type(exc).__name__] += 1
                 return None
 
+        def stale_redirects() -> int:
+            """Settled payments whose /integration/pay still redirects (to the invoice)."""
+            settled = Payment.objects.filter(status="succeeded").values_list("public_id", flat=True)
+            pay = f"{web}/integration/pay?id="
+            return sum(
+                requests.get(pay + p, allow_redirects=False, timeout=30).status_code == 302
+                for p in settled
+            )
+
         faults: list[tuple[float, float]] = []
         stale_after_redis: list[int] = []
 
@@ -327,18 +327,8 @@ def main() -> None:
             procs["redis"].start()
             wait_port(redis_port)
             faults.append((start, time.time()))
-            # shoppers back on a settled payment right after Redis returns
-            time.sleep(2)
-            settled = Payment.objects.filter(status="succeeded").values_list("public_id", flat=True)
-            stale_after_redis.append(
-                sum(
-                    requests.get(
-                        f"{web}/integration/pay?id={p}", allow_redirects=False, timeout=30
-                    ).status_code
-                    == 302
-                    for p in settled
-                )
-            )
+            time.sleep(2)  # shoppers back on settled payments right after Redis returns
+            stale_after_redis.append(stale_redirects())
 
         started = time.time()
         planner = threading.Thread(target=fault_plan)
@@ -360,13 +350,7 @@ def main() -> None:
         webhook_ids = set(PostbackDelivery.objects.values_list("webhook_id", flat=True))
         lost = webhook_ids - set(merchant.delivered)
         last_delivery = max(merchant.delivered.values(), default=last_fault_end)
-        stale_end = sum(
-            requests.get(
-                f"{web}/integration/pay?id={p}", allow_redirects=False, timeout=30
-            ).status_code
-            == 302
-            for p in Payment.objects.filter(status="succeeded").values_list("public_id", flat=True)
-        )
+        stale_end = stale_redirects()
         # settlement -> first 2xx at the merchant, per postback
         latency = {
             webhook_id: merchant.delivered[webhook_id] - finalized.timestamp()
@@ -375,7 +359,7 @@ def main() -> None:
             )
             if webhook_id in merchant.delivered and finalized
         }
-        latencies = sorted(latency.values())
+        latencies = sorted(latency.values()) or [float("nan")]
         fivexx = sum(v for k, v in answers.items() if k.endswith("5xx"))
         report = {
             "payments": args.payments,
@@ -389,15 +373,9 @@ def main() -> None:
             "postbacks_delivered_twice": sum(1 for c in merchant.successes.values() if c > 1),
             "attempts": sum(merchant.attempts.values()),
             "seconds_last_fault_end_to_last_delivery": round(last_delivery - last_fault_end, 1),
-            "postback_seconds_settled_to_delivered_p50": round(latencies[len(latencies) // 2], 2)
-            if latencies
-            else None,
-            "postback_seconds_settled_to_delivered_max": round(latencies[-1], 2)
-            if latencies
-            else None,
-            "stale_redirects_2s_after_redis_back": stale_after_redis[0]
-            if stale_after_redis
-            else None,
+            "postback_seconds_settled_to_delivered_p50": round(latencies[len(latencies) // 2], 2),
+            "postback_seconds_settled_to_delivered_max": round(latencies[-1], 2),
+            "stale_redirects_2s_after_redis_back": (stale_after_redis or [None])[0],
             "stale_redirects_at_end": stale_end,
             "worker_alive": procs["worker"].proc.poll() is None,
             "beat_alive": procs["beat"].proc.poll() is None,
