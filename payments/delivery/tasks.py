@@ -10,7 +10,7 @@ delivery goes on while the broker is away.
 from __future__ import annotations
 
 from celery import shared_task
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import worker_init, worker_ready, worker_shutdown
 
 from payments.delivery.attempts import delivery_attempt
 from payments.delivery.outbox import (
@@ -33,9 +33,22 @@ def dispatch_due_deliveries() -> int:
     return deliveries_dispatch_due()
 
 
+@worker_init.connect
+def start_postback_poller_early(sender=None, **_kwargs) -> None:
+    """Start the outbox poller before the worker first connects to the broker.
+
+    A worker (re)started while Redis is down then still delivers. Only for pools that run
+    in this process: a prefork pool forks after this point, and a thread holding database
+    connections must not be forked.
+    """
+    pool = str(getattr(sender, "pool_cls", "")).lower()
+    if "thread" in pool or "solo" in pool:
+        poller_start()
+
+
 @worker_ready.connect
 def start_postback_poller(**_kwargs) -> None:
-    """Start this worker's outbox poller once it is ready to work."""
+    """Start this worker's outbox poller once it is ready to work (if not started yet)."""
     poller_start()
 
 

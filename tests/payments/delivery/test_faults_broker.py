@@ -17,7 +17,13 @@ from payments.models import DeliveryStatus, PostbackDelivery
 from tests.factories import MerchantFactory, PaymentFactory
 from tests.payments.delivery.test_worker import wait_for_delivery
 from tests.payments.intake.test_postbacks import sandbox_raw
-from tests.support.gateway import CeleryStack, celery_broker, hang_until_released
+from tests.support.gateway import (
+    CELERY,
+    CeleryProcess,
+    CeleryStack,
+    celery_broker,
+    hang_until_released,
+)
 
 pytestmark = [pytest.mark.fault, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -98,3 +104,33 @@ def test_worker_killed_while_redis_restarts_still_delivers_every_postback(
     assert all(r.verified_with for r in receiver.requests)
     delivered = {r.headers["webhook-id"] for r in receiver.requests}
     assert delivered == set(PostbackDelivery.objects.values_list("webhook_id", flat=True))
+
+
+def test_a_worker_started_while_redis_is_down_still_delivers(
+    transactional_db, worker_settings, receiver, own_redis, tmp_path
+):
+    # given postbacks accepted while Redis is down, and no worker running
+    merchant = MerchantFactory()
+    receiver.secrets = [merchant.postback_secret]
+    payments = [PaymentFactory(merchant=merchant, postback_url=receiver.url) for _ in range(3)]
+    own_redis.stop()
+    stack = CeleryStack(broker_url=own_redis.url, tmp=tmp_path)
+    try:
+        with celery_broker(own_redis.url):
+            for payment in payments:
+                postback_receive(provider_key="sandbox", raw=sandbox_raw(payment))
+
+            # when a worker starts (it cannot reach its broker, so it never says "ready.")
+            args = [CELERY, "-A", "apaygate.celery:app", "worker", "--pool", "threads"]
+            args += ["--concurrency", "2", "--loglevel", "INFO", "--without-gossip"]
+            proc = CeleryProcess(args, stack._env(), tmp_path / "worker.log")
+            stack.processes.append(proc)
+            proc.start(ready_marker="postback poller")
+
+            # then its poller delivers every postback from PostgreSQL, with no broker at all
+            for payment in payments:
+                delivery = wait_for_delivery(payment, timeout=40, stack=stack)
+                assert delivery.status == DeliveryStatus.SUCCEEDED
+            assert "ready." not in proc.log_text()
+    finally:
+        stack.stop_all()
