@@ -26,7 +26,6 @@ import time
 from collections.abc import Callable
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from celery.beat import PersistentScheduler
 from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
@@ -207,24 +206,6 @@ def beat_heartbeat(now: float | None = None) -> None:
         cache.set(BEAT_HEARTBEAT_CACHE_KEY, now, _BEAT_HEARTBEAT_TTL)
     except Exception:
         logger.warning("metrics: beat heartbeat not written to the cache", exc_info=True)
-
-
-class HeartbeatScheduler(PersistentScheduler):
-    """Beat's default scheduler, plus a heartbeat at most every 5 s of ticking.
-
-    Used by `scripts/serve.sh beat` (`--scheduler apaygate.metrics:HeartbeatScheduler`).
-    """
-
-    heartbeat_every = 5.0
-    _last_heartbeat = 0.0
-
-    def tick(self, *args, **kwargs):
-        now = time.time()
-        if now - self._last_heartbeat >= self.heartbeat_every:
-            self._last_heartbeat = now
-            beat_heartbeat(now)
-        # Never sleep longer than a heartbeat period, so an idle schedule still beats.
-        return min(super().tick(*args, **kwargs), self.heartbeat_every)
 
 
 # --- request latency ----------------------------------------------------------------------

@@ -113,6 +113,8 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="apaygate"),
+            # Short timeouts: the cache is an accelerator; an outage must cost milliseconds.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
 else:
@@ -133,7 +135,27 @@ if CELERY_BROKER_URL == "filesystem://":
         "store_processed": False,
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600,
+        # Notice a dead or silent Redis within seconds instead of hanging on a socket.
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+        "socket_keepalive": True,
+        "health_check_interval": 10,
+        # Publishing (web, beat) fails fast when the broker is down, instead of retrying for
+        # seconds inside a request: the outbox row is already stored, and a worker's poller
+        # takes it from PostgreSQL. The worker's own reconnection is not affected.
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.2,
+    }
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        # kombu's Redis transport, minus a crash on broker loss (apaygate/celery.py).
+        CELERY_BROKER_TRANSPORT = "apaygate.celery:RedisTransport"
+# Keep reconnecting to a lost broker forever: PostgreSQL keeps the postbacks meanwhile.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_POOL_LIMIT = 10
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -158,10 +180,17 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 60},
     },
 }
-# scripts/serve.sh beat creates the file's folder.
+# Beat's schedule file; its folder is created on start (apaygate.beat.HeartbeatScheduler).
 CELERY_BEAT_SCHEDULE_FILENAME = env.str(
     "CELERY_BEAT_SCHEDULE_FILENAME", default=str(RUN_DIR / "celerybeat-schedule")
 )
+# Creates the schedule file's folder and records a heartbeat (apaygate/metrics.py).
+CELERY_BEAT_SCHEDULER = "apaygate.beat:HeartbeatScheduler"
+# Workers also claim due postbacks straight from PostgreSQL every POSTBACK_POLL_INTERVAL
+# seconds (payments/delivery/poller.py), so delivery goes on while the broker is away.
+POSTBACK_POLL = env.bool("POSTBACK_POLL", default=True)
+POSTBACK_POLL_INTERVAL = env.float("POSTBACK_POLL_INTERVAL", default=1.0)
+POSTBACK_POLL_CONCURRENCY = env.int("POSTBACK_POLL_CONCURRENCY", default=8)
 # Django's LOGGING (JSON lines, request ids, masking) applies in the worker too.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
@@ -263,6 +292,10 @@ PROVIDER_READ_TIMEOUT = env.float("PROVIDER_READ_TIMEOUT", default=15.0)
 
 # Seconds a pending payment (and its KV entry) lives before it expires.
 PAYMENT_TTL = env.int("PAYMENT_TTL", default=24 * 3600)
+# Redis for the KV (redirect entries); default REDIS_URL. Unset both: the Django cache.
+KV_REDIS_URL = env.str("KV_REDIS_URL", default=REDIS_URL)
+# Seconds the KV is skipped (database only) after Redis fails, before one request tries it.
+KV_BREAKER_RESET = env.float("KV_BREAKER_RESET", default=2.0)
 
 # Off in production: merchant URLs on private, loopback or link-local addresses are refused.
 POSTBACK_ALLOW_PRIVATE = env.bool("POSTBACK_ALLOW_PRIVATE", default=False)
@@ -276,8 +309,9 @@ POSTBACK_RETRY_SCHEDULE = env.list(
 POSTBACK_RETRY_JITTER = env.float("POSTBACK_RETRY_JITTER", default=0.1)
 # A claimed attempt's lease: if its worker dies, the delivery falls due again after this.
 POSTBACK_ATTEMPT_LEASE = env.float("POSTBACK_ATTEMPT_LEASE", default=2 * POSTBACK_TIMEOUT + 5)
-# How long a delivery handed to the broker is left alone before beat hands it out again.
-POSTBACK_QUEUE_LEASE = env.float("POSTBACK_QUEUE_LEASE", default=30.0)
+# How long a delivery handed to the broker is left alone before a poller (or beat) takes it:
+# the wait of a message the broker lost. Short is safe: an attempt claims its row again.
+POSTBACK_QUEUE_LEASE = env.float("POSTBACK_QUEUE_LEASE", default=10.0)
 
 # Analytics.
 BIGQUERY_PROJECT = env.str("BIGQUERY_PROJECT", default="")

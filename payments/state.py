@@ -110,4 +110,7 @@ def payment_transition_unlocked(
 def _forget_after_commit(public_id: str) -> None:
     # The KV copy carries the status the redirect views act on: drop it once the change
     # is committed, so /integration/pay never sends a shopper to a closed invoice.
-    transaction.on_commit(lambda: kv_forget(public_id))
+    # kv_forget never raises (a failed drop is retried, see payments/kv.py); `robust` is
+    # the second guard: a failing hook must not make Django skip the ones after it, such
+    # as the one that hands the postback to a worker.
+    transaction.on_commit(lambda: kv_forget(public_id), robust=True)

@@ -32,7 +32,7 @@ case "$role" in
 from django.conf import settings; print(settings.CELERY_BEAT_SCHEDULE_FILENAME)')"
     mkdir -p "$(dirname "$schedule")"
     exec celery -A apaygate beat --loglevel=INFO --schedule="$schedule" \
-      --scheduler=apaygate.metrics:HeartbeatScheduler
+      --scheduler=apaygate.beat:HeartbeatScheduler
     ;;
   *)
     echo "usage: $0 web|worker|beat" >&2

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import hmac
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+import redis
+from django.core.cache.backends.locmem import LocMemCache
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 from rest_framework.throttling import SimpleRateThrottle
 
+from payments import kv
 from payments.models import ApiToken, Merchant
 from payments.tokens import token_digest
+
+logger = logging.getLogger(__name__)
 
 KEYWORDS = ("token", "bearer")
 # last_used_at is a hint for staff, not an audit record: write it at most once a minute.
@@ -92,9 +98,26 @@ class IsActiveMerchant(BasePermission):
 
 
 class ApiTokenRateThrottle(SimpleRateThrottle):
-    """A sliding window per API token (rate `api_token` in settings); 429 with Retry-After."""
+    """A sliding window per API token (rate `api_token` in settings); 429 with Retry-After.
+
+    The window lives in the shared cache (Redis). When the cache cannot be reached, the
+    limit is kept per process instead (a local cache), never answered with a 500: each
+    web process then allows up to the full rate until Redis is back. The KV's circuit
+    breaker (same Redis) decides, so requests do not each wait on a dead server.
+    """
 
     scope = "api_token"
+    local_cache = LocMemCache("api-throttle-fallback", {})
+
+    def allow_request(self, request, view) -> bool:
+        if kv.breaker.closed:
+            try:
+                return super().allow_request(request, view)
+            except redis.RedisError as exc:  # Django's Redis cache lets them through
+                logger.warning("throttle cache unavailable (%s); limiting locally", exc)
+                kv.breaker.record_failure()
+        self.cache = self.local_cache
+        return super().allow_request(request, view)
 
     def get_cache_key(self, request, view):
         if isinstance(request.auth, ApiToken):

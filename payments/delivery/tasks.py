@@ -2,12 +2,15 @@
 
 Retries are not Celery's business here: each delivery keeps its own schedule in the
 database, and `dispatch_due_deliveries` (beat, every couple of seconds) re-queues whatever
-is due, so a lost message or a dead worker only delays a postback.
+is due, so a lost message or a dead worker only delays a postback. Each worker also runs
+a poller that claims due rows straight from PostgreSQL (payments/delivery/poller.py), so
+delivery goes on while the broker is away.
 """
 
 from __future__ import annotations
 
 from celery import shared_task
+from celery.signals import worker_init, worker_ready, worker_shutdown
 
 from payments.delivery.attempts import delivery_attempt
 from payments.delivery.outbox import (
@@ -15,6 +18,7 @@ from payments.delivery.outbox import (
     DISPATCH_DUE_TASK,
     deliveries_dispatch_due,
 )
+from payments.delivery.poller import poller_start, poller_stop
 
 
 @shared_task(name=DELIVER_POSTBACK_TASK, ignore_result=True)
@@ -27,3 +31,27 @@ def deliver_postback(delivery_id: int) -> None:
 def dispatch_due_deliveries() -> int:
     """Queue every due postback delivery (claimed with SKIP LOCKED)."""
     return deliveries_dispatch_due()
+
+
+@worker_init.connect
+def start_postback_poller_early(sender=None, **_kwargs) -> None:
+    """Start the outbox poller before the worker first connects to the broker.
+
+    A worker (re)started while Redis is down then still delivers. Only for pools that run
+    in this process: a prefork pool forks after this point, and a thread holding database
+    connections must not be forked.
+    """
+    pool = str(getattr(sender, "pool_cls", "")).lower()
+    if "thread" in pool or "solo" in pool:
+        poller_start()
+
+
+@worker_ready.connect
+def start_postback_poller(**_kwargs) -> None:
+    """Start this worker's outbox poller once it is ready to work (if not started yet)."""
+    poller_start()
+
+
+@worker_shutdown.connect
+def stop_postback_poller(**_kwargs) -> None:
+    poller_stop()

@@ -93,6 +93,8 @@ class Payment(models.Model):
             ),
             models.Index(fields=["status", "created_at"]),
             models.Index(fields=["provider", "provider_reference"]),
+            # The KV sweep (payments/kv.py): payments finalised since its last pass.
+            models.Index(fields=["finalized_at"], name="payment_finalized_at"),
         ]
 
     def __str__(self) -> str:

@@ -208,6 +208,7 @@ class CeleryStack:
     broker_url: str
     tmp: Path
     processes: list[CeleryProcess] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -223,6 +224,7 @@ class CeleryStack:
                 "LOG_LEVEL": "INFO",
             }
         )
+        env.update(self.extra_env)
         return env
 
     def worker(self, *, concurrency: int = 4) -> CeleryProcess:
@@ -327,6 +329,9 @@ def celery_stack(transactional_db, worker_settings, tmp_path):
 class RedisServer:
     port: int
     proc: subprocess.Popen | None = None
+    # With a folder, Redis keeps an append-only file there (fsync always), so a kill -9
+    # and restart brings the data back, as production's AOF does.
+    aof_dir: Path | None = None
 
     @property
     def url(self) -> str:
@@ -342,8 +347,11 @@ class RedisServer:
                 "127.0.0.1",
                 "--save",
                 "",
-                "--appendonly",
-                "no",
+                *(
+                    ["--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.aof_dir)]
+                    if self.aof_dir
+                    else ["--appendonly", "no"]
+                ),
                 "--daemonize",
                 "no",
             ],
@@ -370,6 +378,17 @@ class RedisServer:
 def own_redis():
     """A private redis-server on a free port, so a test may stop it without hurting others."""
     server = RedisServer(port=free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_redis_aof(tmp_path):
+    """A private redis-server with an append-only file: killed and restarted, it keeps its data."""
+    folder = tmp_path / "redis-aof"
+    folder.mkdir()
+    server = RedisServer(port=free_port(), aof_dir=folder)
     server.start()
     yield server
     server.stop()

@@ -11,7 +11,7 @@ import responses
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from payments.kv import kv_get
+from payments.kv import kv_cached, kv_get
 from payments.models import EventType, Payment, PaymentStatus
 from payments.tokens import payment_id_generate
 from tests.factories import ExchangeRateFactory, MerchantFactory, make_token
@@ -488,7 +488,7 @@ def test_invoice_is_stored_even_when_a_postback_overtook_it(bansky):
     assert response.status_code == 201
     assert (payment.status, payment.provider_reference) == (PaymentStatus.SUCCEEDED, "b-7")
     assert payment.provider_url == "https://pay.bansky.example/p/7"
-    assert kv_get(payment.public_id) is None
+    assert kv_cached(payment.public_id) is None
 
 
 def test_the_same_amount_written_differently_is_the_same_request(api):
