@@ -161,7 +161,7 @@ def test_schema_is_openapi_3_1_with_every_postback_as_a_webhook(schema):
         assert body == {"$ref": "#/components/schemas/PostbackBody"}
 
 
-def test_postback_body_schema_is_what_the_gateway_sends(schema):
+def test_postback_body_schema_is_what_the_gateway_sends(db, schema):
     # given a real postback body, built by the wire format
     merchant = MerchantFactory()
     payment = PaymentFactory(merchant=merchant, status="succeeded", merchant_reference="o-1")
