@@ -1,6 +1,7 @@
 """`GET /healthz`: can this instance reach its database, cache and broker?
 
-The body also carries an `export` section (BigQuery backlog and lag). It is detail for
+The body also carries a `providers` section (this process's circuit breakers: closed, open or
+half_open) and an `export` section (BigQuery backlog and lag). It is detail for
 operators and never turns the answer into a 503: BigQuery being off or down delays
 analytics, it does not stop payments.
 """
@@ -17,6 +18,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
 from apaygate.celery import app
+from providers.breaker import breakers_snapshot
 from reporting.export.services import export_status
 
 logger = logging.getLogger(__name__)
@@ -75,6 +77,8 @@ def healthz(request):
     checks = run_checks()
     healthy = all(c["ok"] for c in checks.values())
     body = {"status": "ok" if healthy else "unavailable", "checks": checks}
+    # An open breaker is a provider's outage, not this instance's: it never makes a 503.
+    body["providers"] = breakers_snapshot()
     if checks["database"]["ok"]:
         body["export"] = export_detail()
     return JsonResponse(body, status=200 if healthy else 503)

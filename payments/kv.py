@@ -39,3 +39,8 @@ def kv_get(public_id: str) -> dict | None:
 def kv_forget(public_id: str) -> None:
     """Drop the entry; call after any status change so redirects read the new status."""
     cache.delete(_key(public_id))
+
+
+def kv_raw_key(public_id: str) -> str:
+    """The entry's full Redis key (cache prefix and version), for the async fast lane."""
+    return cache.make_key(_key(public_id))
