@@ -17,13 +17,16 @@ from __future__ import annotations
 import multiprocessing
 import os
 
+# Under ASGI each sync view runs in a thread of its own, so a "persistent" connection would
+# belong to a thread that ends with the request: connect per request (Django's advice)
+# until psycopg's pool is installed (DATABASES OPTIONS {"pool": True}).
+os.environ.setdefault("CONN_MAX_AGE", "0")
+
 bind = os.environ.get("WEB_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
 worker_class = "uvicorn.workers.UvicornWorker"
 timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
 graceful_timeout = 20
 keepalive = 5
-# Django's sync views run in per-request threads; this bounds what one worker accepts.
-worker_connections = int(os.environ.get("WEB_WORKER_CONNECTIONS", "1000"))
 accesslog = os.environ.get("WEB_ACCESS_LOG", "-") or None
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()

@@ -12,12 +12,14 @@ KV read itself, and this is the one route shoppers hit in bulk.
 from __future__ import annotations
 
 import logging
+import time
 from urllib.parse import parse_qs
 
 import redis
 from django.conf import settings
 from django.core.cache.backends.redis import RedisSerializer
 from django.http.request import split_domain_port, validate_host
+from django.utils.http import http_date
 
 from payments.kv import kv_raw_key
 from payments.models import EventType
@@ -34,7 +36,6 @@ _serializer = RedisSerializer()
 HEADERS = [
     (b"content-type", b"text/html; charset=utf-8"),
     (b"content-length", b"0"),
-    (b"expires", b"Thu, 01 Jan 1970 00:00:00 GMT"),
     (b"cache-control", b"max-age=0, no-cache, no-store, must-revalidate, private"),
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
@@ -79,7 +80,11 @@ async def pay_fast(scope: dict, send) -> bool:
         # Django's view reads the database and writes the event synchronously instead.
         logger.warning("fast lane: Redis unavailable (%s)", exc.__class__.__name__)
         return False
-    headers = [*HEADERS, (b"location", entry["provider_url"].encode())]
+    headers = [
+        *HEADERS,
+        (b"expires", http_date(time.time()).encode()),  # as never_cache sets it: now
+        (b"location", entry["provider_url"].encode()),
+    ]
     await send({"type": "http.response.start", "status": 302, "headers": headers})
     await send({"type": "http.response.body", "body": b""})
     return True
