@@ -131,6 +131,7 @@ CELERY_BEAT_SCHEDULE = {
     "drain-shopper-events": {
         "task": "shopper.drain_events",
         "schedule": env.float("SHOPPER_EVENTS_DRAIN_INTERVAL", default=1.0),
+        "options": {"expires": 10},
     },
     "expire-stale-payments": {
         "task": "payments.expire_stale",

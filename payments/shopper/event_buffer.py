@@ -7,8 +7,9 @@ loses nothing), and `shopper_events_drain` (beat, every second) copies the strea
 `PaymentEvent` in batches and deletes what it copied.
 
 Each row's primary key is derived from its stream entry id (uuid5), and rows are inserted
-with ON CONFLICT DO NOTHING: a drainer that dies between its commit and its XDEL, or two
-drainers running at once, never write an event twice.
+with ON CONFLICT DO NOTHING: a drainer that dies between its commit and its XDEL never
+writes an event twice. One drainer runs at a time (a Redis lock that expires, so a dead
+drainer holds nobody up for long); a second one finds it taken and leaves.
 
 When Redis is away (or not configured) the event is inserted synchronously instead: the
 redirect gets slower, never a 500.
@@ -36,8 +37,9 @@ logger = logging.getLogger(__name__)
 # One namespace for the derived event ids: uuid5(namespace, "<stream>/<entry id>").
 EVENT_ID_NAMESPACE = uuid.UUID("6c1f0a52-4a43-4d0b-9f55-2f6c3f1d9e01")
 DRAIN_BATCH = 1000
+DRAIN_LOCK_SECONDS = 60
 # A buffer write waits at most this long for Redis before the synchronous insert takes over.
-REDIS_TIMEOUT_SECONDS = 0.25
+REDIS_TIMEOUT_SECONDS = 0.5
 
 
 def stream_key() -> str:
@@ -143,6 +145,19 @@ def shopper_events_drain(*, batch: int = DRAIN_BATCH, max_batches: int = 50) -> 
     if client is None:
         return 0
     stream = stream_key()
+    lock = client.lock(f"{stream}:drain", timeout=DRAIN_LOCK_SECONDS, blocking=False)
+    if not lock.acquire():
+        return 0
+    try:
+        copied = _drain(client, stream, batch=batch, max_batches=max_batches)
+    finally:
+        lock.release()
+    if copied:
+        logger.info("copied %s buffered shopper events", copied)
+    return copied
+
+
+def _drain(client: redis.Redis, stream: str, *, batch: int, max_batches: int) -> int:
     copied = 0
     for _ in range(max_batches):
         entries = client.xrange(stream, count=batch)
@@ -162,6 +177,4 @@ def shopper_events_drain(*, batch: int = DRAIN_BATCH, max_batches: int = 50) -> 
         copied += len(entries)
         if len(entries) < batch:
             break
-    if copied:
-        logger.info("copied %s buffered shopper events", copied)
     return copied
