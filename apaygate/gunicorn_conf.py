@@ -2,25 +2,23 @@
 
     gunicorn apaygate.asgi:application -c apaygate/gunicorn_conf.py
 
-Why ASGI (figures in bench/ and ARCHITECTURE.md): a request waiting on a provider holds no
-worker. The redirect's fast lane runs on the event loop; Django's sync views (init-payment,
-postback intake) each run in their own thread, so 64 init-payments waiting 200 ms on a
-provider leave the loop free for shoppers and providers. Provider calls are capped per
-provider and behind a circuit breaker (providers/breaker.py).
+Each worker process is an event loop in front of Django's two thread pools (see
+apaygate/asgi.py): the redirect's fast lane on the loop, init-payment in the `provider`
+pool, everything else in the `general` pool, so a request waiting on a provider never holds
+a thread that shoppers or providers need. Figures: bench/ and ARCHITECTURE.md.
 
 Environment: PORT (8000), WEB_CONCURRENCY (worker processes; default: one per core),
-WEB_TIMEOUT (seconds a worker may stay silent before it is restarted), WEB_BIND.
+WEB_THREADS (general pool per process, 8), WEB_PROVIDER_THREADS (provider-bound pool per
+process, 32), WEB_TIMEOUT (seconds a worker may stay silent before it is restarted),
+WEB_BIND. Each pool thread keeps one PostgreSQL connection (CONN_MAX_AGE): plan
+max_connections for WEB_CONCURRENCY x (WEB_THREADS + WEB_PROVIDER_THREADS) plus the
+Celery worker's threads.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-
-# Under ASGI each sync view runs in a thread of its own, so a "persistent" connection would
-# belong to a thread that ends with the request: connect per request (Django's advice)
-# until psycopg's pool is installed (DATABASES OPTIONS {"pool": True}).
-os.environ.setdefault("CONN_MAX_AGE", "0")
 
 bind = os.environ.get("WEB_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))

@@ -193,7 +193,9 @@ def main() -> None:
             row("postback intake, 32 conns", intake, baseline=raw_hit["rps"], base_name="raw")
         )
 
-        # 7. Postback -> merchant receipt at 100/s, through the real worker.
+        # 7. Postback -> merchant receipt at 100/s, through the real worker. (PostgreSQL's
+        # 100 connections: a fresh gateway first, so the worker's threads find room.)
+        stack.restart_gateway()
         stack.start_worker()
         e2e = stack.postbacks_end_to_end(rate=100, seconds=SECONDS)
         rows.append(

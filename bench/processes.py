@@ -136,7 +136,7 @@ class Stack:
             json.dumps(
                 {
                     "id": p.public_id,
-                    "reference": "r",
+                    "reference": p.provider_reference,
                     "status": "paid",
                     "amount": "100.00",
                     "currency": "USD",
@@ -199,6 +199,14 @@ class Stack:
         self._web("raw", "bench.stubs:raw_app", self.ports["raw"], "/r")
         self._web("gw", "apaygate.asgi:application", self.ports["gw"], "/integration/pay?id=x")
 
+    def restart_gateway(self) -> None:
+        """A fresh gateway: its idle pool threads give their database connections back."""
+        name, process = next(item for item in self.processes if item[0] == "gw")
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+        self.processes.remove((name, process))
+        self._web("gw", "apaygate.asgi:application", self.ports["gw"], "/integration/pay?id=x")
+
     def start_worker(self) -> None:
         """The production worker and beat commands (Procfile), the drain task included."""
         celery = str(self.bin / "celery")
@@ -259,10 +267,11 @@ class Stack:
             if all(pid in receipts for pid in sent):
                 break
             time.sleep(0.5)
-        latencies = sorted((receipts[p] - t) * 1000 for p, t in sent.items() if p in receipts)
+        got = [(receipts[p] - t) * 1000 for p, t in sent.items() if p in receipts]
+        latencies = sorted(got) or [0.0]
         pick = lambda q: latencies[min(int(len(latencies) * q), len(latencies) - 1)]  # noqa: E731
-        return {"p50_ms": pick(0.5), "p99_ms": pick(0.99), "received": len(latencies),
-                "sent": len(sent), "errors": len(sent) - len(latencies), "rps": rate}  # fmt: skip
+        return {"p50_ms": pick(0.5), "p99_ms": pick(0.99), "received": len(got),
+                "sent": len(sent), "errors": len(sent) - len(got), "rps": rate}  # fmt: skip
 
     def relay(self, *, count: int) -> dict:
         from django.utils import timezone
