@@ -21,6 +21,9 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 PORT_BASE = int(os.environ.get("BENCH_PORT_BASE", "18000"))
 POSTBACK_SECRET = "bench-bansky-postback-secret"
 BREAKER_RESET = 3.0
+# The server model under test: "asgi" is production (apaygate/gunicorn_conf.py); "sync" and
+# "gthread" are the models it was chosen over, for the comparison in ARCHITECTURE.md.
+SERVER = os.environ.get("BENCH_SERVER", "asgi")
 
 
 class Stack:
@@ -183,6 +186,13 @@ class Stack:
         """The production web command (scripts/serve.sh web), on a loopback port."""
         self.env["WEB_BIND"] = f"127.0.0.1:{port}"
         args = [str(self.bin / "gunicorn"), app, "-c", "apaygate/gunicorn_conf.py"]
+        if SERVER != "asgi":
+            app = {"apaygate.asgi:application": "apaygate.wsgi", "bench.stubs:raw_app":
+                   "bench.stubs:raw_wsgi"}[app]  # fmt: skip
+            args = [str(self.bin / "gunicorn"), app, "--bind", f"127.0.0.1:{port}",
+                    "--workers", str(self.web_workers), "--access-logfile", "-"]  # fmt: skip
+            if SERVER == "gthread":
+                args += ["--threads", os.environ.get("WEB_THREADS", "32")]
         self._start(name, args, f"http://127.0.0.1:{port}{ready_path}")
 
     def start_web(self) -> None:
@@ -202,6 +212,8 @@ class Stack:
     def restart_gateway(self) -> None:
         """A fresh gateway: its idle pool threads give their database connections back."""
         name, process = next(item for item in self.processes if item[0] == "gw")
+        if SERVER != "asgi":
+            return
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
         self.processes.remove((name, process))
@@ -332,7 +344,7 @@ class Stack:
 
     def describe(self) -> str:
         return (
-            f"{os.cpu_count()} CPUs; web: gunicorn + {self.web_workers} uvicorn workers "
-            f"(apaygate/gunicorn_conf.py); worker: threads x {self.worker_concurrency}; "
+            f"{os.cpu_count()} CPUs; web ({SERVER}): gunicorn, {self.web_workers} workers; "
+            f"worker: threads x {self.worker_concurrency}; "
             f"PostgreSQL + Redis on loopback; provider stub {200} ms, merchant stub {100} ms"
         )

@@ -98,3 +98,18 @@ async def raw_app(scope, receive, send):
         }
     )
     await send({"type": "http.response.body", "body": b""})
+
+
+_sync_redis: dict = {}
+
+
+def raw_wsgi(environ, start_response):
+    """The same baseline for WSGI servers (BENCH_SERVER=sync|gthread)."""
+    import redis as redis_sync
+
+    client = _sync_redis.get("client")
+    if client is None:
+        client = _sync_redis["client"] = redis_sync.Redis.from_url(os.environ["REDIS_URL"])
+    target = client.get("raw:target") or b"https://example.com/"
+    start_response("302 Found", [("Location", target.decode()), ("Content-Length", "0")])
+    return [b""]
