@@ -66,11 +66,12 @@ class Stack:
 
     def prepare(self) -> None:
         name = DB_URL.rsplit("/", 1)[1]
-        subprocess.run(
-            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {name}"],
-            capture_output=True,
-            check=False,
-        )
+        for sql in (f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", f"CREATE DATABASE {name}"):
+            subprocess.run(
+                ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql],
+                capture_output=True,
+                check=True,
+            )
         os.environ.update(self.env)
         import django
 
