@@ -13,6 +13,8 @@ Two kinds of destination:
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import ipaddress
 import socket
@@ -33,6 +35,7 @@ __all__ = [
     "provider_client",
     "provider_session",
     "provider_timeout",
+    "provider_timeout_capped",
     "url_host_is_refused",
 ]
 
@@ -82,9 +85,26 @@ def _timeout() -> tuple[float, float]:
     return (settings.PROVIDER_CONNECT_TIMEOUT, settings.PROVIDER_READ_TIMEOUT)
 
 
+_timeout_cap: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "provider_timeout_cap", default=None
+)
+
+
+@contextlib.contextmanager
+def provider_timeout_capped(seconds: float):
+    """Shorten provider calls made inside the block (a circuit breaker's probe)."""
+    token = _timeout_cap.set(seconds)
+    try:
+        yield
+    finally:
+        _timeout_cap.reset(token)
+
+
 def provider_timeout() -> tuple[float, float]:
     """(connect, read) seconds for one provider call, read from settings at call time."""
-    return _timeout()
+    connect, read = _timeout()
+    cap = _timeout_cap.get()
+    return (connect, read) if cap is None else (min(connect, cap), min(read, cap))
 
 
 def merchant_timeout(seconds: float | None = None) -> tuple[float, float]:

@@ -218,6 +218,7 @@ PROVIDER_MAX_CONCURRENCY = env.int("PROVIDER_MAX_CONCURRENCY", default=64)
 PROVIDER_QUEUE_TIMEOUT = env.float("PROVIDER_QUEUE_TIMEOUT", default=0.5)
 PROVIDER_BREAKER_FAILURES = env.int("PROVIDER_BREAKER_FAILURES", default=5)
 PROVIDER_BREAKER_RESET = env.float("PROVIDER_BREAKER_RESET", default=10.0)
+PROVIDER_PROBE_TIMEOUT = env.float("PROVIDER_PROBE_TIMEOUT", default=0.8)  # the probe's timeouts
 
 # Seconds a pending payment (and its KV entry) lives before it expires.
 PAYMENT_TTL = env.int("PAYMENT_TTL", default=24 * 3600)

@@ -7,8 +7,9 @@ after `PROVIDER_BREAKER_FAILURES` consecutive failures (timeouts, connection err
 garbled answers: any error a retry could fix) the breaker opens: calls fail at once with
 the same error, so init-payment answers 503 `provider_unavailable` in milliseconds and the
 payment is kept as `provider_error`. After
-`PROVIDER_BREAKER_RESET` seconds one probe call is let through (half-open): its success
-closes the breaker, its failure opens it again. A permanent refusal (4xx: our request was
+`PROVIDER_BREAKER_RESET` seconds one probe call is let through (half-open), with its
+timeouts capped at `PROVIDER_PROBE_TIMEOUT` so even the probe answers within a second: its
+success closes the breaker, its failure opens it again. A permanent refusal (4xx: our request was
 wrong) is the provider working, not failing.
 
 State is per process, not shared through Redis: a breaker must work best exactly when
@@ -31,6 +32,7 @@ from typing import TypeVar
 
 from django.conf import settings
 
+from apaygate.http import provider_timeout_capped
 from providers.base import ProviderError
 
 T = TypeVar("T")
@@ -47,6 +49,7 @@ class Breaker:
     reset_seconds: float
     max_concurrency: int
     queue_timeout: float
+    probe_timeout: float = 0.8
     clock: Callable[[], float] = time.monotonic
     state: str = CLOSED
     failures: int = 0
@@ -68,7 +71,11 @@ class Breaker:
         with self._lock:
             self.in_flight += 1
         try:
-            result = fn()
+            if probe:
+                with provider_timeout_capped(self.probe_timeout):
+                    result = fn()
+            else:
+                result = fn()
         except ProviderError as exc:
             self._record(failed=not exc.permanent)
             raise
@@ -134,6 +141,7 @@ def provider_breaker(key: str) -> Breaker:
                 reset_seconds=settings.PROVIDER_BREAKER_RESET,
                 max_concurrency=settings.PROVIDER_MAX_CONCURRENCY,
                 queue_timeout=settings.PROVIDER_QUEUE_TIMEOUT,
+                probe_timeout=settings.PROVIDER_PROBE_TIMEOUT,
             )
         return breaker
 

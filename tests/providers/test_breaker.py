@@ -142,3 +142,18 @@ def test_calls_beyond_the_cap_are_refused_after_the_queue_timeout():
         for t in threads:
             t.join()
     assert breaker.state == CLOSED
+
+
+def test_the_probe_runs_with_its_timeouts_capped_and_other_calls_do_not():
+    from apaygate.http import provider_timeout
+
+    clock = Clock()
+    breaker = _breaker(clock, probe_timeout=0.8)
+    seen = [breaker.call(provider_timeout)]
+    _fail_n(breaker, 3)
+    clock.now += 10
+
+    seen.append(breaker.call(provider_timeout))
+
+    assert seen[0] == (5.0, 15.0)
+    assert seen[1] == (0.8, 0.8)
