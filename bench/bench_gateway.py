@@ -109,6 +109,10 @@ def main() -> None:
         )
 
         # 3. Redirect, KV miss (database fallback), paced at 200/s.
+        # Warm-up first: a miss is the first request to reach Django's threads, and each
+        # thread's first request opens its database connection.
+        warm = stack.pay_paths(stack.payments(1000, in_kv=False))
+        wrk.run(gw, wrk.lua_paths(warm, think_ms=paced(200, 4)), connections=4, seconds=3)
         misses = stack.pay_paths(stack.payments(int(200 * SECONDS * 1.3), in_kv=False))
         miss = wrk.run(
             gw, wrk.lua_paths(misses, think_ms=paced(200, 4)), connections=4, seconds=SECONDS
@@ -189,6 +193,8 @@ def main() -> None:
         )
 
         # 6. Provider postback intake (no merchant postback: the intake alone).
+        wrk.run(gw, stack.postback_script(2000, with_merchant_postback=False), connections=32,
+                seconds=2)  # fmt: skip
         script = stack.postback_script(int(2500 * SECONDS), with_merchant_postback=False)
         intake = wrk.run(gw, script, connections=32, seconds=SECONDS)
         rows.append(
@@ -199,6 +205,7 @@ def main() -> None:
         # 100 connections: a fresh gateway first, so the worker's threads find room.)
         stack.restart_gateway()
         stack.start_worker()
+        stack.postbacks_end_to_end(rate=100, seconds=2)  # warm-up: threads and connections
         e2e = stack.postbacks_end_to_end(rate=100, seconds=SECONDS)
         rows.append(
             row(
