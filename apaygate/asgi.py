@@ -1,10 +1,142 @@
-"""ASGI entry point."""
+"""The production web application: an event loop in front, Django behind two thread pools.
+
+    gunicorn apaygate.asgi:application -c apaygate/gunicorn_conf.py   (uvicorn workers)
+
+Per worker process:
+- the event loop (uvicorn) parses HTTP and answers `GET /integration/pay` on a KV hit itself
+  (payments/shopper/fast_lane.py): no thread, no database;
+- every other request runs Django's WSGI handler in a thread pool, and there are two pools,
+  so they are bulkheads: `POST /api/v1/init-payment`, which waits on a provider, runs in
+  the `provider` pool (WEB_PROVIDER_THREADS); shopper pages, provider postbacks, the admin
+  and the rest run in the `general` pool (WEB_THREADS). A provider that hangs fills its
+  own pool (and its breaker opens, providers/breaker.py); shoppers and postbacks never
+  queue behind it.
+
+Why pools of reused threads rather than Django's own ASGI handler: under Django's ASGI
+handler each sync view runs in a fresh thread, so a persistent database connection cannot
+outlive its request and every request pays a new PostgreSQL connection (measured in
+bench/: postback intake at a few per cent of its WSGI speed). Reused threads keep
+`CONN_MAX_AGE` connections.
+
+The adapter reads the request body into memory (refusing more than MAX_BODY_BYTES) and
+sends Django's response when it is complete: every response here is small.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import io
 import os
-
-from django.core.asgi import get_asgi_application
+import sys
+from concurrent.futures import ThreadPoolExecutor
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "apaygate.settings")
-application = get_asgi_application()
+
+from django.core.wsgi import get_wsgi_application
+
+django_wsgi = get_wsgi_application()
+
+from payments.shopper.fast_lane import PATH as FAST_LANE_PATH  # noqa: E402
+from payments.shopper.fast_lane import pay_fast  # noqa: E402
+
+# Routes that wait on a provider: they get a pool of their own.
+PROVIDER_BOUND_PATHS = frozenset({"/api/v1/init-payment"})
+MAX_BODY_BYTES = 8 * 1024 * 1024
+
+pools = {
+    "provider": ThreadPoolExecutor(
+        int(os.environ.get("WEB_PROVIDER_THREADS", "32")), thread_name_prefix="provider"
+    ),
+    "general": ThreadPoolExecutor(
+        int(os.environ.get("WEB_THREADS", "8")), thread_name_prefix="general"
+    ),
+}
+
+
+def pool_for(path: str) -> str:
+    return "provider" if path in PROVIDER_BOUND_PATHS else "general"
+
+
+def wsgi_environ(scope: dict, body: bytes) -> dict:
+    """The WSGI environ for an ASGI HTTP scope (PEP 3333)."""
+    server = scope.get("server") or ("localhost", 80)
+    environ = {
+        "REQUEST_METHOD": scope["method"],
+        "SCRIPT_NAME": scope.get("root_path", "").encode().decode("latin-1"),
+        "PATH_INFO": scope["path"].encode().decode("latin-1"),
+        "QUERY_STRING": scope["query_string"].decode("latin-1"),
+        "SERVER_PROTOCOL": f"HTTP/{scope['http_version']}",
+        "SERVER_NAME": server[0],
+        "SERVER_PORT": str(server[1]),
+        "REMOTE_ADDR": (scope.get("client") or ("", 0))[0],
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.get("scheme", "http"),
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    for raw_name, raw_value in scope["headers"]:
+        name = raw_name.decode("latin-1").upper().replace("-", "_")
+        key = name if name in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{name}"
+        value = raw_value.decode("latin-1")
+        environ[key] = f"{environ[key]},{value}" if key in environ else value
+    return environ
+
+
+def run_django(environ: dict) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """Run one request through Django in this (pool) thread; return the whole response."""
+    answer: dict = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info=None):
+        answer["status"] = int(status.split(" ", 1)[0])
+        answer["headers"] = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+
+    result = django_wsgi(environ, start_response)
+    try:
+        content = b"".join(result)
+    finally:
+        result.close()  # request_finished: Django recycles old database connections here
+    return answer["status"], answer["headers"], content
+
+
+async def _read_body(receive) -> bytes | None:
+    chunks, size, more = [], 0, True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+async def application(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    if scope["type"] != "http":
+        return
+    if scope["method"] == "GET" and scope["path"] == FAST_LANE_PATH and await pay_fast(scope, send):
+        return
+    body = await _read_body(receive)
+    if body is None:
+        await send({"type": "http.response.start", "status": 413, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    loop = asyncio.get_running_loop()
+    status, headers, content = await loop.run_in_executor(
+        pools[pool_for(scope["path"])], run_django, wsgi_environ(scope, body)
+    )
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": content})

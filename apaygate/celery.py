@@ -42,7 +42,7 @@ class RedisTransport(kombu_redis.Transport):
 
 app = Celery("apaygate")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["payments", "payments.delivery", "reporting.export"])
+app.autodiscover_tasks(["payments", "payments.delivery", "payments.shopper", "reporting.export"])
 
 # Tasks run under the id of the request that queued them (logs, outbound X-Request-ID).
 request_id.connect_celery_signals()

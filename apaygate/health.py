@@ -25,6 +25,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
 from apaygate.celery import app
+from providers.breaker import breakers_snapshot
 from reporting.export.services import export_status
 
 logger = logging.getLogger(__name__)
@@ -94,8 +95,12 @@ def export_detail() -> dict:
 
 @never_cache
 def healthz(request):
-    """Liveness: the process is up and answering (no dependency is touched)."""
-    return JsonResponse({"status": "ok"})
+    """Liveness: the process is up and answering (no dependency is touched).
+
+    It also shows this process's provider circuit breakers (in memory, no I/O): an open
+    breaker is a provider's outage, not this instance's, so it never makes a 503.
+    """
+    return JsonResponse({"status": "ok", "providers": breakers_snapshot()})
 
 
 @never_cache

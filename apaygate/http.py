@@ -13,6 +13,11 @@ Two kinds of destination:
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import functools
+from http.cookiejar import DefaultCookiePolicy
+
 import requests
 from django.conf import settings
 from requests_hardened import Config, HTTPSession
@@ -23,8 +28,13 @@ from apaygate.addresses import address_is_refused, install_delivery_filter, url_
 __all__ = [
     "InvalidIPAddress",
     "address_is_refused",
+    "merchant_client",
     "merchant_session",
+    "merchant_timeout",
+    "provider_client",
     "provider_session",
+    "provider_timeout",
+    "provider_timeout_capped",
     "url_host_is_refused",
 ]
 
@@ -35,6 +45,76 @@ install_delivery_filter()
 
 def _timeout() -> tuple[float, float]:
     return (settings.PROVIDER_CONNECT_TIMEOUT, settings.PROVIDER_READ_TIMEOUT)
+
+
+_timeout_cap: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "provider_timeout_cap", default=None
+)
+
+
+@contextlib.contextmanager
+def provider_timeout_capped(seconds: float):
+    """Shorten provider calls made inside the block (a circuit breaker's probe)."""
+    token = _timeout_cap.set(seconds)
+    try:
+        yield
+    finally:
+        _timeout_cap.reset(token)
+
+
+def provider_timeout() -> tuple[float, float]:
+    """(connect, read) seconds for one provider call, read from settings at call time."""
+    connect, read = _timeout()
+    cap = _timeout_cap.get()
+    return (connect, read) if cap is None else (min(connect, cap), min(read, cap))
+
+
+def merchant_timeout(seconds: float | None = None) -> tuple[float, float]:
+    """(connect, read) seconds for one merchant postback."""
+    seconds = seconds if seconds is not None else settings.POSTBACK_TIMEOUT
+    return (min(seconds, settings.PROVIDER_CONNECT_TIMEOUT), seconds)
+
+
+# Keep-alive pools: one per destination, this many connections each. Sized for the web
+# process's provider cap and the worker's thread pool, so no connection is thrown away.
+POOL_MAXSIZE = 64
+
+
+def _shared(session: requests.Session) -> requests.Session:
+    """Make a session fit for sharing between threads: bigger pools, no cookie jar."""
+    # A merchant's Set-Cookie must never ride along to anyone (or even to itself).
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    for adapter in session.adapters.values():
+        adapter.init_poolmanager(POOL_MAXSIZE, POOL_MAXSIZE)
+    return session
+
+
+@functools.cache
+def provider_client() -> requests.Session:
+    """The process's shared provider session: keep-alive connections, no redirects.
+
+    Pass `timeout=provider_timeout()` with every call (settings may change at run time).
+    """
+    return _shared(provider_session())
+
+
+@functools.cache
+def merchant_client(*, allow_private: bool) -> requests.Session:
+    """The process's shared merchant session for one address rule (see `merchant_session`).
+
+    Its pools are keyed by the address that was checked and connected to (the filter pins
+    the resolved IP as the pool's host), so keep-alive never skips the check: every new
+    name is resolved and judged before a connection is made or reused.
+    Pass `timeout=merchant_timeout()` with every call.
+    """
+    config = Config(
+        ip_filter_enable=not allow_private,
+        ip_filter_allow_loopback_ips=False,
+        never_redirect=True,
+        default_timeout=merchant_timeout(),
+        user_agent_override=USER_AGENT,
+    )
+    return _shared(HTTPSession(config))
 
 
 def provider_session() -> requests.Session:

@@ -8,7 +8,7 @@ Several processes: with `PROMETHEUS_MULTIPROC_DIR` set (scripts/serve.sh sets it
 web role), prometheus_client writes every process's values to files there and `/metrics`
 adds them up, so a scrape reaching any gunicorn worker sees them all. The directory must be
 empty when the server starts and belong to one server only (scripts/serve.sh wipes it);
-gunicorn's `child_exit` hook (deploy/gunicorn.conf.py) drops a dead worker's live gauges.
+gunicorn's `child_exit` hook (apaygate/gunicorn_conf.py) drops a dead worker's live gauges.
 Gauges carry a `multiprocess_mode` saying how values of several processes combine.
 
 Figures that live in the database (delivery backlog, export lag) or in Redis (queue depth,

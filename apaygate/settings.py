@@ -169,6 +169,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "delivery.dispatch_due",
         "schedule": env.float("POSTBACK_DISPATCH_INTERVAL", default=2.0),
     },
+    # Copies buffered shopper events (a Redis stream) into the event log.
+    "drain-shopper-events": {
+        "task": "shopper.drain_events",
+        "schedule": env.float("SHOPPER_EVENTS_DRAIN_INTERVAL", default=1.0),
+        "options": {"expires": 10},
+    },
     "expire-stale-payments": {
         "task": "payments.expire_stale",
         "schedule": env.float("EXPIRY_INTERVAL", default=60.0),
@@ -289,6 +295,13 @@ SANDBOX_POSTBACK_SECRET = env.str("SANDBOX_POSTBACK_SECRET", default="")
 DEFAULT_PROVIDER = env.str("DEFAULT_PROVIDER", default="tele")
 PROVIDER_CONNECT_TIMEOUT = env.float("PROVIDER_CONNECT_TIMEOUT", default=5.0)
 PROVIDER_READ_TIMEOUT = env.float("PROVIDER_READ_TIMEOUT", default=15.0)
+# Bulkhead per provider and web process (providers/breaker.py): calls at once, seconds a
+# call waits for a slot, consecutive failures that open the breaker, seconds until a probe.
+PROVIDER_MAX_CONCURRENCY = env.int("PROVIDER_MAX_CONCURRENCY", default=64)
+PROVIDER_QUEUE_TIMEOUT = env.float("PROVIDER_QUEUE_TIMEOUT", default=0.5)
+PROVIDER_BREAKER_FAILURES = env.int("PROVIDER_BREAKER_FAILURES", default=5)
+PROVIDER_BREAKER_RESET = env.float("PROVIDER_BREAKER_RESET", default=10.0)
+PROVIDER_PROBE_TIMEOUT = env.float("PROVIDER_PROBE_TIMEOUT", default=0.8)  # the probe's timeouts
 
 # Seconds a pending payment (and its KV entry) lives before it expires.
 PAYMENT_TTL = env.int("PAYMENT_TTL", default=24 * 3600)

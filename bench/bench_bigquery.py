@@ -54,12 +54,12 @@ def main() -> None:
     from django.db import connection
     from django.test import override_settings
     from django.test.utils import setup_test_environment
-    from tests.reporting.export.conftest import PROJECT, Emulator, _install_spatial_extension
 
     from payments.models import EventType, PaymentEvent, PaymentStatus
     from reporting.export.client import bigquery_client, bigquery_setup
     from reporting.export.services import event_row, export_lag, export_run
     from tests.factories import MerchantFactory, PaymentFactory
+    from tests.reporting.export.conftest import PROJECT, Emulator, _install_spatial_extension
 
     setup_test_environment()
     # Its own database, apart from the test suite's test_<name>.

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Every benchmark, one after the other (not part of `make test`). Needs PostgreSQL and Redis.
-set -uo pipefail
+# `make bench` (not part of `make test`): the gateway under its production command beside raw
+# baselines (bench/bench_gateway.py: one table, bench/results.json), then the BigQuery export.
+# Needs PostgreSQL and Redis on loopback; installs Debian's wrk when missing (root).
+set -euo pipefail
 cd "$(dirname "$0")/.."
-for bench in bench/bench_*.py; do
-  echo "=== $bench"
-  .venv/bin/python "$bench" || echo "!!! $bench failed"
-done
+command -v wrk >/dev/null || apt-get install -y wrk >/dev/null
+echo "=== bench/bench_gateway.py"
+.venv/bin/python bench/bench_gateway.py
+echo "=== bench/bench_bigquery.py"
+.venv/bin/python bench/bench_bigquery.py || echo "!!! bench/bench_bigquery.py failed"

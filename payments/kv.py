@@ -252,3 +252,11 @@ def kv_sweep(*, now: datetime | None = None) -> int | None:
     except KVUnavailable:
         return None
     return swept
+
+
+def kv_raw_key(public_id: str) -> str:
+    """The entry's Redis key, for the ASGI fast lane (payments/shopper/fast_lane.py).
+
+    The value there is the JSON of `redirect_entry`, written by `kv_store`.
+    """
+    return _key(public_id)

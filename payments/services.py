@@ -26,6 +26,7 @@ from payments.models import EventType, ExchangeRate, Merchant, Payment, PaymentS
 from payments.state import payment_transition_unlocked
 from payments.tokens import payment_id_generate
 from providers.base import InvoiceRequest, ProviderError
+from providers.breaker import provider_call
 from providers.registry import SANDBOX, get_provider
 
 logger = logging.getLogger(__name__)
@@ -234,7 +235,8 @@ def _invoice(payment: Payment) -> Payment:
         **urls,
     )
     try:
-        invoice = provider.create_invoice(request)
+        # Under the provider's bulkhead: a concurrency cap and a circuit breaker.
+        invoice = provider_call(payment.provider, lambda: provider.create_invoice(request))
     except ProviderError as exc:
         return _mark_provider_error(payment, exc)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from apaygate.http import provider_session
+from apaygate.http import provider_client
 from providers.base import (
     Invoice,
     InvoiceRequest,
@@ -61,8 +61,7 @@ class BanskyProvider(Provider):
         }
         headers = {"Authorization": f"Bearer {settings.BANSKY_API_TOKEN}"}
         url = f"{settings.BANSKY_API_URL.rstrip('/')}/payments"
-        with provider_session() as session:
-            data = post_invoice(session, url, body=body, headers=headers, name="Bansky")
+        data = post_invoice(provider_client(), url, body=body, headers=headers, name="Bansky")
         reference = str(data.get("reference") or data.get("id") or request.payment_id)
         return Invoice(url=data["url"], reference=reference, raw=data)
 

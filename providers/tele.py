@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from apaygate.http import provider_session
+from apaygate.http import provider_client
 from providers.base import (
     Invoice,
     InvoiceRequest,
@@ -73,8 +73,7 @@ class TeleProvider(Provider):
         }
         headers = {"Authorization": f"Bearer {settings.TELE_API_TOKEN}"}
         url = f"{settings.TELE_API_URL.rstrip('/')}/CreateInvoice"
-        with provider_session() as session:
-            data = post_invoice(session, url, body=body, headers=headers, name="Tele.Store")
+        data = post_invoice(provider_client(), url, body=body, headers=headers, name="Tele.Store")
         reference = str(data.get("invoiceId") or data.get("id") or request.payment_id)
         return Invoice(url=data["url"], reference=reference, raw=data)
 

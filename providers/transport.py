@@ -6,6 +6,7 @@ import logging
 
 import requests
 
+from apaygate.http import provider_timeout
 from providers.base import ProviderError
 
 logger = logging.getLogger(__name__)
@@ -14,9 +15,12 @@ logger = logging.getLogger(__name__)
 def post_invoice(
     session: requests.Session, url: str, *, body: dict, headers: dict, name: str
 ) -> dict:
-    """POST `body` as JSON and return the decoded answer; map every failure to ProviderError."""
+    """POST `body` as JSON and return the decoded answer; map every failure to ProviderError.
+
+    The session is the process's shared one (keep-alive), so the timeout goes with the call.
+    """
     try:
-        response = session.post(url, json=body, headers=headers)
+        response = session.post(url, json=body, headers=headers, timeout=provider_timeout())
     except requests.Timeout as exc:
         logger.warning("%s timed out: %s", name, type(exc).__name__)
         raise ProviderError(f"{name} did not answer in time", kind="timeout") from exc

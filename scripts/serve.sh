@@ -16,8 +16,9 @@ case "$role" in
       rm -rf "${PROMETHEUS_MULTIPROC_DIR:?}"
       mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
     fi
-    exec gunicorn apaygate.wsgi --config deploy/gunicorn.conf.py \
-      --bind "0.0.0.0:${PORT:-8000}" --workers "${WEB_CONCURRENCY:-3}" --access-logfile -
+    # gunicorn supervising uvicorn workers: ASGI, an event loop in front of Django's thread
+    # pools (apaygate/asgi.py, apaygate/gunicorn_conf.py). The configuration make bench runs.
+    exec gunicorn apaygate.asgi:application -c apaygate/gunicorn_conf.py
     ;;
   worker)
     # One process (threads pool): its metrics need no shared directory.

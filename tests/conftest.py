@@ -34,3 +34,12 @@ def api(api_key) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {api_key}")
     return client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_provider_breakers():
+    """Circuit breakers are per process: one test's provider outage must not open the next's."""
+    from providers.breaker import breakers_reset
+
+    breakers_reset()
+    yield

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import requests
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from apaygate.http import InvalidIPAddress, merchant_session
+from apaygate.http import InvalidIPAddress, merchant_client, merchant_timeout
 from payments.audit import event_record
 from payments.delivery.outbox import attempt_lease
 from payments.delivery.wire import (
@@ -33,6 +34,9 @@ from payments.models import DeliveryAttempt, DeliveryStatus, EventType, Merchant
 logger = logging.getLogger(__name__)
 
 RESPONSE_EXCERPT_BYTES = 2048
+# A body up to this size is read to its end so the connection can be reused; a longer one
+# is cut off and its connection dropped.
+RESPONSE_DRAIN_BYTES = 64 * 1024
 IN_FLIGHT = "attempt in progress"
 
 
@@ -96,6 +100,19 @@ def _delivery_claim(*, delivery_id: int) -> PostbackDelivery | None:
     return delivery
 
 
+def _response_excerpt(response: requests.Response) -> str:
+    """Keep the body's first bytes; read (a bounded amount) to its end for keep-alive."""
+    kept = b""
+    read = 0
+    for chunk in response.iter_content(8192):
+        if len(kept) < RESPONSE_EXCERPT_BYTES:
+            kept += chunk[: RESPONSE_EXCERPT_BYTES - len(kept)]
+        read += len(chunk)
+        if read > RESPONSE_DRAIN_BYTES:
+            break
+    return kept.decode("utf-8", errors="replace")
+
+
 def postback_send(*, merchant: Merchant, url: str, webhook_id: str, payload: dict) -> AttemptResult:
     """POST one signed postback and report what happened; never raises for HTTP trouble."""
     body = payload_body(payload)
@@ -106,17 +123,20 @@ def postback_send(*, merchant: Merchant, url: str, webhook_id: str, payload: dic
     error = ""
     excerpt = ""
     retry_after = None
+    # One shared session per process: keep-alive pools per checked address, no session
+    # (and no TCP or TLS handshake) per attempt.
+    session = merchant_client(allow_private=settings.POSTBACK_ALLOW_PRIVATE)
     try:
-        with merchant_session() as session:
-            response = session.post(url, data=body.encode(), headers=headers, stream=True)
-            try:
-                status_code = response.status_code
-                chunk = next(response.iter_content(RESPONSE_EXCERPT_BYTES), b"")
-                excerpt = chunk[:RESPONSE_EXCERPT_BYTES].decode("utf-8", errors="replace")
-                if status_code in (429, 503):
-                    retry_after = retry_after_seconds(response.headers.get("Retry-After"))
-            finally:
-                response.close()
+        response = session.post(
+            url, data=body.encode(), headers=headers, stream=True, timeout=merchant_timeout()
+        )
+        try:
+            status_code = response.status_code
+            excerpt = _response_excerpt(response)
+            if status_code in (429, 503):
+                retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+        finally:
+            response.close()  # back to the pool if the body was read to its end
     except InvalidIPAddress:
         error = "refused: the URL resolves to a private or reserved address"
     except requests.Timeout:

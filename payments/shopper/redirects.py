@@ -4,6 +4,10 @@
 database). `success` and `error` send the shopper back to the merchant's stored URL: the
 destination never comes from the query string (no open redirect), and a return never
 changes the payment's status (only a verified provider postback does).
+
+Their events go through the buffer (payments/shopper/event_buffer.py): no synchronous
+database write on a KV hit. Under ASGI, a KV hit on `pay` never reaches this module: the
+fast lane (payments/shopper/fast_lane.py) answers it; everything else comes here.
 """
 
 from __future__ import annotations
@@ -13,10 +17,10 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from payments.audit import event_record_for
 from payments.kv import kv_get, kv_store, redirect_entry
 from payments.models import EventType, PaymentStatus
 from payments.selectors import payment_get_by_public_id
+from payments.shopper.event_buffer import shopper_event_buffer
 from payments.state import CLOSED_STATUSES
 
 # Statuses for which the provider page is not (or no longer) worth showing: closed ones,
@@ -56,7 +60,7 @@ def pay(request):
             {"status": entry["status"], "status_label": PaymentStatus(entry["status"]).label},
             status=410 if entry["status"] == PaymentStatus.EXPIRED else 200,
         )
-    event_record_for(entry=entry, type=EventType.SHOPPER_REDIRECTED)
+    shopper_event_buffer(entry=entry, type=EventType.SHOPPER_REDIRECTED)
     return HttpResponseRedirect(entry["provider_url"])
 
 
@@ -65,7 +69,7 @@ def _return(request, *, url_field: str, event_type: str):
     entry = _entry(public_id)
     if entry is None:
         return _not_found(request)
-    event_record_for(entry=entry, type=event_type)
+    shopper_event_buffer(entry=entry, type=event_type)
     return HttpResponseRedirect(entry[url_field])
 
 

@@ -63,8 +63,7 @@ def test_serve_sh_knows_each_role_and_keeps_the_benchmarked_web_options():
 
     for role in ("web", "worker", "beat"):
         assert re.search(rf"^\s+{role}\)$", script, re.M), role
-    assert "exec gunicorn apaygate.wsgi" in script
-    assert '--workers "${WEB_CONCURRENCY:-3}"' in script
+    assert "exec gunicorn apaygate.asgi:application -c apaygate/gunicorn_conf.py" in script
     assert "exec celery -A apaygate worker" in script
     assert "exec celery -A apaygate beat" in script
     assert (ROOT / "scripts/serve.sh").stat().st_mode & 0o111

@@ -1,0 +1,351 @@
+"""The processes and data behind bench/bench_gateway.py: servers, stubs, worker, fixtures."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+from bench import wrk
+
+DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/apaygate_bench")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
+PORT_BASE = int(os.environ.get("BENCH_PORT_BASE", "18000"))
+POSTBACK_SECRET = "bench-bansky-postback-secret"
+BREAKER_RESET = 3.0
+# The server model under test: "asgi" is production (apaygate/gunicorn_conf.py); "sync" and
+# "gthread" are the models it was chosen over, for the comparison in ARCHITECTURE.md.
+SERVER = os.environ.get("BENCH_SERVER", "asgi")
+
+
+class Stack:
+    def __init__(self, *, root: Path):
+        self.root = root
+        self.bin = Path(sys.executable).parent
+        self.tmp = Path(tempfile.mkdtemp(prefix="apaygate-bench-"))
+        self.ports = {name: PORT_BASE + i for i, name in enumerate(("gw", "raw", "prov", "merch"))}
+        self.gateway_url = f"http://127.0.0.1:{self.ports['gw']}"
+        self.raw_url = f"http://127.0.0.1:{self.ports['raw']}"
+        self.merchant_url = f"http://127.0.0.1:{self.ports['merch']}/postback"
+        self.web_workers = int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 2))
+        self.worker_concurrency = int(os.environ.get("CELERY_WORKER_CONCURRENCY", "64"))
+        self.processes: list[tuple[str, subprocess.Popen]] = []
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "apaygate.settings",
+            "DATABASE_URL": DB_URL,
+            "REDIS_URL": REDIS_URL,
+            "CACHE_KEY_PREFIX": "apaygate-bench",
+            "SECRET_KEY": "bench-secret-key-0123456789",
+            "DEBUG": "false",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "PUBLIC_BASE_URL": self.gateway_url,
+            "SANDBOX_ENABLED": "true",
+            "API_THROTTLE_RATE": "100000000/min",
+            "LOG_LEVEL": "WARNING",
+            "BANSKY_API_URL": f"http://127.0.0.1:{self.ports['prov']}",
+            "BANSKY_API_TOKEN": "bench",
+            "BANSKY_POSTBACK_SECRET": POSTBACK_SECRET,
+            "POSTBACK_ALLOW_PRIVATE": "true",
+            # A hang is noticed after 2 s (production default: 15 s), so the run stays short.
+            "PROVIDER_READ_TIMEOUT": "2",
+            "PROVIDER_BREAKER_RESET": str(BREAKER_RESET),
+            "WEB_CONCURRENCY": str(self.web_workers),
+            "CELERY_WORKER_CONCURRENCY": str(self.worker_concurrency),
+        }
+
+    # --- data ------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        name = DB_URL.rsplit("/", 1)[1]
+        for sql in (f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", f"CREATE DATABASE {name}"):
+            subprocess.run(
+                ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql],
+                capture_output=True,
+                check=True,
+            )
+        os.environ.update(self.env)
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        from payments.merchants import api_token_issue
+        from payments.models import Merchant
+        from tests.factories import MerchantFactory
+
+        merchant = Merchant.objects.filter(slug="bench-bansky").first() or MerchantFactory(
+            slug="bench-bansky", provider="bansky"
+        )
+        self.merchant = merchant
+        self.token = api_token_issue(merchant=merchant, mode="live", label="bench")[1]
+        import redis
+
+        redis.Redis.from_url(REDIS_URL).set("raw:target", "https://pay.bansky.example/p/raw")
+
+    def payments(self, n: int, *, in_kv: bool, postback: bool = False, status="pending") -> list:
+        from django.core.cache import cache
+
+        from payments.kv import kv_store
+        from payments.models import Payment
+        from tests.factories import PaymentFactory
+
+        built = PaymentFactory.build_batch(
+            n,
+            merchant=self.merchant,
+            status=status,
+            postback_url=self.merchant_url if postback else "",
+        )
+        for payment in built:  # unique across runs (the factory's sequence restarts)
+            payment.merchant_reference = f"bench-{payment.public_id}"
+        created = Payment.objects.bulk_create(built, batch_size=2000)
+        if in_kv:
+            for payment in created:
+                kv_store(payment)
+        else:
+            cache.delete_many([f"payment:{p.public_id}" for p in created])
+        return created
+
+    @staticmethod
+    def pay_paths(payments: list) -> list[str]:
+        return [f"/integration/pay?id={p.public_id}" for p in payments]
+
+    def init_script(self) -> str:
+        body = {
+            "id": "bench-{n}",
+            "customerEmail": "shopper@example.com",
+            "amount": "10.00",
+            "currency": "USD",
+            "successUrl": "https://shop.example/s",
+            "errorUrl": "https://shop.example/e",
+        }
+        headers = {"Authorization": f"Token {self.token}", "Content-Type": "application/json"}
+        return wrk.lua_posts(
+            "/api/v1/init-payment", None, headers=headers, template=json.dumps(body)
+        )
+
+    def _signed(self, payments: list) -> tuple[list[str], list[str]]:
+        from providers.signing import hmac_sha256_hex
+
+        bodies = [
+            json.dumps(
+                {
+                    "id": p.public_id,
+                    "reference": p.provider_reference,
+                    "status": "paid",
+                    "amount": "100.00",
+                    "currency": "USD",
+                }
+            )
+            for p in payments
+        ]
+        return bodies, [hmac_sha256_hex(POSTBACK_SECRET, b.encode()) for b in bodies]
+
+    def postback_script(self, n: int, *, with_merchant_postback: bool) -> str:
+        bodies, sigs = self._signed(self.payments(n, in_kv=True, postback=with_merchant_postback))
+        return wrk.lua_posts(
+            "/api/payment-verify/bansky",
+            bodies,
+            headers={"Content-Type": "application/json"},
+            signatures=sigs,
+            signature_header="X-Bansky-Signature",
+        )
+
+    # --- processes -------------------------------------------------------------------
+
+    def _start(self, name: str, args: list[str], ready_url: str | None = None) -> None:
+        log = (self.tmp / f"{name}.log").open("w")
+        process = subprocess.Popen(
+            args, cwd=self.root, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        self.processes.append((name, process))
+        if ready_url is None:
+            return
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                # Never follow: the redirects point at (fake) outside addresses.
+                requests.get(ready_url, timeout=2, allow_redirects=False)
+                return
+            except requests.RequestException:
+                if process.poll() is not None:
+                    raise SystemExit(f"{name} died:\n{self.log_tail(name)}") from None
+                time.sleep(0.2)
+        raise SystemExit(f"{name} did not start")
+
+    def _web(self, name: str, app: str, port: int, ready_path: str) -> None:
+        """The production web command (scripts/serve.sh web), on a loopback port."""
+        self.env["WEB_BIND"] = f"127.0.0.1:{port}"
+        args = [str(self.bin / "gunicorn"), app, "-c", "apaygate/gunicorn_conf.py"]
+        if SERVER != "asgi":
+            app = {"apaygate.asgi:application": "apaygate.wsgi", "bench.stubs:raw_app":
+                   "bench.stubs:raw_wsgi"}[app]  # fmt: skip
+            args = [str(self.bin / "gunicorn"), app, "--bind", f"127.0.0.1:{port}",
+                    "--workers", str(self.web_workers), "--access-logfile", "-"]  # fmt: skip
+            if SERVER == "gthread":
+                args += ["--threads", os.environ.get("WEB_THREADS", "32")]
+        self._start(name, args, f"http://127.0.0.1:{port}{ready_path}")
+
+    def start_web(self) -> None:
+        for name, app, delay in (("prov", "provider_app", 200), ("merch", "merchant_app", 100)):
+            self.env["STUB_DELAY_MS"] = str(delay)
+            args = [
+                str(self.bin / "uvicorn"),
+                f"bench.stubs:{app}",
+                "--port",
+                str(self.ports[name]),
+            ]
+            self._start(name, [*args, "--log-level", "warning", "--no-access-log"],
+                        f"http://127.0.0.1:{self.ports[name]}/stats")  # fmt: skip
+        self._web("raw", "bench.stubs:raw_app", self.ports["raw"], "/r")
+        self._web("gw", "apaygate.asgi:application", self.ports["gw"], "/integration/pay?id=x")
+
+    def restart_gateway(self) -> None:
+        """A fresh gateway: its idle pool threads give their database connections back."""
+        name, process = next(item for item in self.processes if item[0] == "gw")
+        if SERVER != "asgi":
+            return
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+        self.processes.remove((name, process))
+        self._web("gw", "apaygate.asgi:application", self.ports["gw"], "/integration/pay?id=x")
+
+    def start_worker(self) -> None:
+        """The production worker and beat commands (Procfile), the drain task included."""
+        celery = str(self.bin / "celery")
+        self._start(
+            "worker",
+            [celery, "-A", "apaygate", "worker", "--loglevel=WARNING", "--pool=threads",
+             f"--concurrency={self.worker_concurrency}", "--include=payments.shopper.tasks"],
+        )  # fmt: skip
+        self._start(
+            "beat",
+            [celery, "-A", "apaygate", "beat", "--loglevel=WARNING",
+             f"--schedule={self.tmp / 'beat-schedule'}"],
+        )  # fmt: skip
+        time.sleep(5)
+
+    def provider_mode(self, mode: str) -> None:
+        requests.post(f"http://127.0.0.1:{self.ports['prov']}/control/{mode}", timeout=5)
+
+    def breaker_recovers(self) -> bool:
+        """After the reset period, do init-payments succeed again (every process probes)?"""
+        time.sleep(BREAKER_RESET + 0.5)
+        headers = {"Authorization": f"Token {self.token}"}
+        body = {"customerEmail": "a@example.com", "amount": "1.00", "currency": "USD",
+                "successUrl": "https://s.example/s", "errorUrl": "https://s.example/e"}  # fmt: skip
+        codes = [
+            requests.post(f"{self.gateway_url}/api/v1/init-payment", json=body, headers=headers,
+                          allow_redirects=False, timeout=5).status_code
+            for _ in range(6 * self.web_workers)
+        ]  # fmt: skip
+        return all(code == 201 for code in codes[-2 * self.web_workers :])
+
+    # --- end to end ------------------------------------------------------------------
+
+    def _receipts(self) -> dict:
+        url = f"http://127.0.0.1:{self.ports['merch']}/stats"
+        return requests.get(url, timeout=30).json()["receipts"]
+
+    def postbacks_end_to_end(self, *, rate: int, seconds: float) -> dict:
+        payments = self.payments(int(rate * seconds), in_kv=True, postback=True)
+        bodies, sigs = self._signed(payments)
+        sent: dict[str, float] = {}
+        url = f"{self.gateway_url}/api/payment-verify/bansky"
+        session = requests.Session()
+
+        def send(i: int) -> None:
+            headers = {"Content-Type": "application/json", "X-Bansky-Signature": sigs[i]}
+            sent[payments[i].public_id] = time.time()
+            session.post(url, data=bodies[i], headers=headers, timeout=10, allow_redirects=False)
+
+        start = time.monotonic()
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            for i in range(len(payments)):
+                time.sleep(max(0.0, start + i / rate - time.monotonic()))
+                pool.submit(send, i)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            receipts = self._receipts()
+            if all(pid in receipts for pid in sent):
+                break
+            time.sleep(0.5)
+        got = [(receipts[p] - t) * 1000 for p, t in sent.items() if p in receipts]
+        latencies = sorted(got) or [0.0]
+        pick = lambda q: latencies[min(int(len(latencies) * q), len(latencies) - 1)]  # noqa: E731
+        return {"p50_ms": pick(0.5), "p99_ms": pick(0.99), "received": len(got),
+                "sent": len(sent), "errors": len(sent) - len(got), "rps": rate}  # fmt: skip
+
+    def relay(self, *, count: int) -> dict:
+        from django.utils import timezone
+
+        from payments.delivery.outbox import deliveries_dispatch_due
+        from payments.delivery.wire import delivery_payload, webhook_id_generate
+        from payments.models import DeliveryStatus, PostbackDelivery
+
+        payments = self.payments(count, in_kv=False, postback=True, status="succeeded")
+        now = timezone.now()
+        ids = [d.pk for d in PostbackDelivery.objects.bulk_create(
+            [PostbackDelivery(payment=p, webhook_id=webhook_id_generate(), url=p.postback_url,
+                              event="payment.succeeded", next_attempt_at=now,
+                              payload=delivery_payload(payment=p, event="payment.succeeded"))
+             for p in payments], batch_size=2000)]  # fmt: skip
+        pending = PostbackDelivery.objects.filter(pk__in=ids, status=DeliveryStatus.PENDING)
+        start = time.monotonic()
+        while time.monotonic() - start < 120 and pending.exists():
+            deliveries_dispatch_due()  # what beat does every 2 s, back to back
+            time.sleep(0.2)
+        elapsed = time.monotonic() - start
+        delivered = len(ids) - pending.count()
+
+        session = requests.Session()
+        session.mount(
+            "http://", requests.adapters.HTTPAdapter(pool_maxsize=self.worker_concurrency)
+        )
+        bare_n = min(count, 3000)
+        bare_start = time.monotonic()
+        with ThreadPoolExecutor(max_workers=self.worker_concurrency) as pool:
+            list(pool.map(lambda _i: session.post(self.merchant_url, data=b"{}", timeout=10),
+                          range(bare_n)))  # fmt: skip
+        bare = bare_n / (time.monotonic() - bare_start)
+        return {"rps": delivered / elapsed, "delivered": delivered, "bare_rps": bare,
+                "errors": len(ids) - delivered}  # fmt: skip
+
+    # --- bookkeeping -----------------------------------------------------------------
+
+    def stop(self) -> None:
+        for _name, process in reversed(self.processes):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for _name, process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+    def log_tail(self, name: str | None = None) -> str:
+        names = [name] if name else [n for n, _p in self.processes]
+        out = []
+        for n in names:
+            lines = (self.tmp / f"{n}.log").read_text(errors="replace").splitlines()
+            errors = [ln for ln in lines if "Error" in ln or "Traceback" in ln][-5:]
+            if errors:
+                out.append(f"--- {n} ({self.tmp / f'{n}.log'}):\n" + "\n".join(errors))
+        return "\n".join(out)
+
+    def describe(self) -> str:
+        return (
+            f"{os.cpu_count()} CPUs; web ({SERVER}): gunicorn, {self.web_workers} workers; "
+            f"worker: threads x {self.worker_concurrency}; "
+            f"PostgreSQL + Redis on loopback; provider stub {200} ms, merchant stub {100} ms"
+        )

@@ -1,0 +1,108 @@
+"""The redirect's fast lane: `GET /integration/pay` answered from the KV on the event loop.
+
+Under ASGI this runs before Django (apaygate/asgi.py). On a KV hit for a payable payment it
+reads the entry (one Redis GET), appends the `shopper.redirected` event to the buffer
+(one XADD, acknowledged before answering) and answers the 302 with the headers Django's
+middleware and `never_cache` would have added. Anything else (a miss, a closed payment,
+Redis away, a malformed id) returns False and Django's view handles it as before, with
+its database fallback. Measured in bench/: the full Django stack costs several times the
+KV read itself, and this is the one route shoppers hit in bulk.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import time
+from urllib.parse import parse_qs
+
+import redis
+from csp.utils import build_policy
+from django.conf import settings
+from django.http.request import split_domain_port, validate_host
+from django.utils.http import http_date
+
+from apaygate.request_id import clean_request_id
+from payments.kv import kv_raw_key
+from payments.models import EventType
+from payments.shopper.event_buffer import async_redis, buffer_fields, stream_key
+from payments.shopper.redirects import NOT_PAYABLE
+
+logger = logging.getLogger(__name__)
+
+PATH = "/integration/pay"
+
+# What SecurityMiddleware, XFrameOptionsMiddleware and never_cache add to the Django view's
+# 302 with the project's settings; kept equal by tests/payments/shopper/test_fast_lane.py.
+HEADERS = [
+    (b"content-type", b"text/html; charset=utf-8"),
+    (b"content-length", b"0"),
+    (b"cache-control", b"max-age=0, no-cache, no-store, must-revalidate, private"),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+
+
+def _public_id(scope: dict) -> str | None:
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("id")
+    if not values or not values[0] or len(values[0]) > 64:
+        return None
+    return values[0]
+
+
+def _header(scope: dict, wanted: bytes) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == wanted:
+            return value.decode("latin-1")
+    return None
+
+
+@functools.cache
+def _csp_header() -> bytes:
+    """The policy django-csp sets on every answer (no nonce: a 302 has no page)."""
+    return build_policy().encode()
+
+
+def _host_allowed(scope: dict) -> bool:
+    """Django's ALLOWED_HOSTS rule; a refused host is left to Django (its 400)."""
+    for name, value in scope.get("headers", ()):
+        if name == b"host":
+            domain, _port = split_domain_port(value.decode("latin-1"))
+            return bool(domain) and validate_host(domain, settings.ALLOWED_HOSTS)
+    return False
+
+
+async def pay_fast(scope: dict, send) -> bool:
+    """Answer a payable KV hit with its 302; return False to leave the request to Django."""
+    client = async_redis()
+    public_id = _public_id(scope)
+    if client is None or public_id is None or not _host_allowed(scope):
+        return False
+    try:
+        raw = await client.get(kv_raw_key(public_id))
+        if raw is None:
+            return False
+        entry = json.loads(raw)
+        if entry["status"] in NOT_PAYABLE or not entry["provider_url"]:
+            return False
+        await client.xadd(
+            stream_key(), buffer_fields(entry=entry, type=EventType.SHOPPER_REDIRECTED)
+        )
+    except redis.RedisError as exc:
+        # Django's view reads the database and writes the event synchronously instead.
+        logger.warning("fast lane: Redis unavailable (%s)", exc.__class__.__name__)
+        return False
+    headers = [
+        *HEADERS,
+        (b"expires", http_date(time.time()).encode()),  # as never_cache sets it: now
+        (b"location", entry["provider_url"].encode()),
+        (b"content-security-policy", _csp_header()),
+        # As RequestIdMiddleware: the caller's id when well-formed, else a new one.
+        (b"x-request-id", clean_request_id(_header(scope, b"x-request-id")).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 302, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
+    return True

@@ -1,0 +1,170 @@
+"""The production web server (gunicorn + uvicorn workers, apaygate/gunicorn_conf.py), for real.
+
+A real server subprocess on loopback, against the test database and Redis: a redirect's
+event survives the web process being killed (SIGKILL) right after it answered, and a KV
+miss still falls back to the database under ASGI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+
+from payments.kv import kv_store
+from payments.models import EventType, PaymentEvent
+from payments.shopper.event_buffer import shopper_events_drain
+from tests.factories import MerchantFactory, PaymentFactory, make_token
+from tests.support.gateway import _database_url, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+
+
+@pytest.fixture
+def web_server(transactional_db, tmp_path):
+    process, base = _start_server(tmp_path, {})
+    yield process, base
+    _stop(process)
+
+
+def _stop(process) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+
+
+def _start_server(tmp_path, overrides: dict):
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "apaygate.test_settings",
+        "DATABASE_URL": _database_url(),
+        "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
+        "WEB_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "1",
+        "LOG_LEVEL": "WARNING",
+        **overrides,
+    }
+    log = (tmp_path / "web.log").open("w")
+    process = subprocess.Popen(
+        [GUNICORN, "apaygate.asgi:application", "-c", "apaygate/gunicorn_conf.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"{base}/integration/pay?id=warmup", timeout=2)
+            break
+        except requests.RequestException:
+            assert process.poll() is None, (tmp_path / "web.log").read_text()
+            time.sleep(0.2)
+    return process, base
+
+
+def test_a_redirect_event_survives_the_web_process_killed_right_after_answering(web_server):
+    process, base = web_server
+    payment = PaymentFactory()
+    kv_store(payment)
+
+    response = requests.get(
+        f"{base}/integration/pay?id={payment.public_id}", allow_redirects=False, timeout=5
+    )
+    os.killpg(process.pid, signal.SIGKILL)  # master and worker, no chance to flush anything
+    process.wait(timeout=10)
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == payment.provider_url
+    shopper_events_drain()
+    assert PaymentEvent.objects.filter(payment=payment, type=EventType.SHOPPER_REDIRECTED).exists()
+
+
+def test_a_kv_miss_falls_back_to_the_database_under_asgi(web_server):
+    _process, base = web_server
+    payment = PaymentFactory()  # not in the KV
+
+    response = requests.get(
+        f"{base}/integration/pay?id={payment.public_id}", allow_redirects=False, timeout=5
+    )
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == payment.provider_url
+    shopper_events_drain()
+    assert PaymentEvent.objects.filter(payment=payment, type=EventType.SHOPPER_REDIRECTED).exists()
+
+
+def test_shoppers_are_answered_while_every_provider_thread_waits_on_a_hanging_provider(
+    transactional_db, tmp_path
+):
+    # given: a provider that accepts connections and never answers, and a provider pool of 2
+    hanging = socket.create_server(("127.0.0.1", 0), backlog=16)
+    accepted: list[socket.socket] = []
+    threading.Thread(
+        target=lambda: [accepted.append(hanging.accept()[0]) for _ in range(4)], daemon=True
+    ).start()
+    process, base = _start_server(
+        tmp_path,
+        {
+            "WEB_PROVIDER_THREADS": "2",
+            "WEB_THREADS": "2",  # were the pools shared, 4 waiting calls would take both
+            "BANSKY_API_URL": f"http://127.0.0.1:{hanging.getsockname()[1]}",
+            "PROVIDER_READ_TIMEOUT": "30",
+        },
+    )
+    try:
+        merchant = MerchantFactory(provider="bansky")
+        key = make_token(merchant=merchant)[1]
+        body = {
+            "customerEmail": "a@example.com",
+            "amount": "10.00",
+            "currency": "USD",
+            "successUrl": "https://shop.example/s",
+            "errorUrl": "https://shop.example/e",
+        }
+
+        def init_payment():
+            with contextlib.suppress(requests.RequestException):  # the server is killed below
+                requests.post(
+                    f"{base}/api/v1/init-payment",
+                    json=body,
+                    headers={"Authorization": f"Token {key}"},
+                    timeout=60,
+                )
+
+        waiting = [threading.Thread(target=init_payment, daemon=True) for _ in range(4)]
+        for thread in waiting:
+            thread.start()
+        deadline = time.monotonic() + 20
+        while len(accepted) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(accepted) == 2  # both provider threads are stuck at the provider
+        payment = PaymentFactory()  # not in the KV: the shopper needs a Django thread
+
+        response = requests.get(
+            f"{base}/integration/pay?id={payment.public_id}", allow_redirects=False, timeout=10
+        )
+        postback = requests.post(f"{base}/api/payment-verify/bansky", data=b"{}", timeout=10)
+
+        assert response.status_code == 302
+        assert postback.status_code == 400  # answered (unsigned), not queued behind the provider
+        assert all(thread.is_alive() for thread in waiting)
+    finally:
+        _stop(process)
+        for conn in accepted:
+            conn.close()
+        hanging.close()
