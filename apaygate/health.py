@@ -26,7 +26,7 @@ from django.views.decorators.cache import never_cache
 
 from apaygate.celery import app
 from providers.breaker import breakers_snapshot
-from reporting.export.services import export_status
+from reporting.export.status import export_status
 
 logger = logging.getLogger(__name__)
 

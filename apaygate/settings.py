@@ -13,6 +13,7 @@ from pathlib import Path
 import environ
 from csp.constants import NONCE, NONE, SELF
 
+from apaygate import openapi_settings
 from apaygate.logging_config import build_logging
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -245,41 +246,8 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 
-SPECTACULAR_SETTINGS = {
-    "TITLE": "APayGate API",
-    "DESCRIPTION": "Merchant API of the APayGate payment proxy gateway.",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
-    # 3.1 for `webhooks`: the merchant postbacks are part of the contract.
-    "OAS_VERSION": "3.1.0",
-    "WEBHOOKS": [
-        f"payments.api.openapi.webhooks.{name}"
-        for name in (
-            "PAYMENT_SUCCEEDED",
-            "PAYMENT_FAILED",
-            "PAYMENT_EXPIRED",
-            "PAYMENT_FLAGGED",
-            "POSTBACK_TEST",
-        )
-    ],
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "payments.api.openapi.webhooks.webhook_headers_hook",
-    ],
-    # Stable enum names for generated clients (the SDKs' PaymentStatus, PostbackEvent, ...).
-    "ENUM_NAME_OVERRIDES": {
-        "PaymentStatus": "payments.models.PaymentStatus",
-        "PaymentType": "payments.models.PaymentType",
-        "PostbackDeliveryStatus": "payments.models.DeliveryStatus",
-        "PostbackEvent": "payments.models.PostbackEvent",
-        "SuccessStatus": [("success", "success")],
-        "ErrorStatus": [("error", "error")],
-    },
-}
+# The OpenAPI document (drf-spectacular): apaygate/openapi_settings.py.
+SPECTACULAR_SETTINGS = openapi_settings.SPECTACULAR_SETTINGS
 
 # Providers: credentials come from the environment only.
 TELE_API_URL = env.str("TELE_API_URL", default="https://api.tele.store")

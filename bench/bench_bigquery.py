@@ -57,7 +57,8 @@ def main() -> None:
 
     from payments.models import EventType, PaymentEvent, PaymentStatus
     from reporting.export.client import bigquery_client, bigquery_setup
-    from reporting.export.services import event_row, export_lag, export_run
+    from reporting.export.services import event_row, export_run
+    from reporting.export.status import export_lag
     from tests.factories import MerchantFactory, PaymentFactory
     from tests.reporting.export.conftest import PROJECT, Emulator, _install_spatial_extension
 

@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.utils import timezone
 
 from payments.models import PaymentEvent
-from reporting.export.services import export_status
+from reporting.export.status import export_status
 
 
 class ExportedFilter(admin.SimpleListFilter):

@@ -19,15 +19,14 @@ import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import Count, F, Min, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from payments.models import PaymentEvent
@@ -36,6 +35,8 @@ from reporting.export.client import (
     bigquery_existing_event_ids,
     bigquery_insert_rows,
 )
+from reporting.export.status import export_state as _state
+from reporting.export.status import export_state_save as _save_state
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +47,6 @@ ROW_OVERHEAD_BYTES = 64
 # One run drains batch after batch for at most this long; beat starts the next run.
 DEFAULT_RUN_BUDGET_SECONDS = 50.0
 BACKOFF_MAX_SECONDS = 600.0
-STATE_CACHE_KEY = "reporting:bigquery-export:state"
 NUMERIC_QUANTUM = Decimal("0.000000001")  # BigQuery NUMERIC keeps 9 decimal places
 
 
@@ -243,21 +243,6 @@ class RunResult:
         return asdict(self)
 
 
-def _state() -> dict[str, Any]:
-    try:
-        return cache.get(STATE_CACHE_KEY) or {}
-    except Exception:  # the cache being down must not stop the export or /healthz
-        logger.warning("bigquery export state unreadable from cache")
-        return {}
-
-
-def _save_state(state: dict[str, Any]) -> None:
-    try:
-        cache.set(STATE_CACHE_KEY, state, timeout=None)
-    except Exception:
-        logger.warning("bigquery export state not saved to cache")
-
-
 def _backoff_seconds(failures: int) -> float:
     base = max(float(settings.BIGQUERY_EXPORT_INTERVAL), 0.01)
     delay = min(base * 2 ** (failures - 1), BACKOFF_MAX_SECONDS)
@@ -394,47 +379,3 @@ def export_backfill(
 
     result.skipped_busy = max(result.total - result.scanned, 0)
     return result
-
-
-# --- status -------------------------------------------------------------------------------
-
-
-def export_status(*, include_exported: bool = False) -> dict[str, Any]:
-    """Summarise the export for /healthz and the admin: backlog, lag, errors, backoff.
-
-    `lag_seconds` is the age of the oldest event still waiting: 0 when nothing waits.
-    Counting exported rows scans the whole log, so only the admin asks for it.
-    """
-    pending = PaymentEvent.objects.filter(exported_at__isnull=True).aggregate(
-        pending=Count("id"),
-        with_errors=Count("id", filter=Q(export_attempts__gt=0)),
-        oldest=Min("occurred_at"),
-    )
-    now = timezone.now()
-    oldest: datetime | None = pending["oldest"]
-    state = _state()
-    retry_at = state.get("retry_at") or 0
-    status: dict[str, Any] = {
-        "enabled": bigquery_enabled(),
-        "pending": pending["pending"],
-        "with_errors": pending["with_errors"],
-        "oldest_pending_at": oldest.isoformat() if oldest else None,
-        "lag_seconds": round((now - oldest).total_seconds(), 1) if oldest else 0.0,
-        "consecutive_failures": int(state.get("failures", 0)),
-        "retry_at": (
-            datetime.fromtimestamp(retry_at, tz=UTC).isoformat() if retry_at > time.time() else None
-        ),
-        "last_error": state.get("last_error") if state.get("failures") else None,
-        "last_success_at": state.get("last_success_at"),
-    }
-    if include_exported:
-        status["exported"] = PaymentEvent.objects.filter(exported_at__isnull=False).count()
-    return status
-
-
-def export_lag(*, now: datetime | None = None) -> timedelta:
-    """Return the age of the oldest un-exported event (zero when the queue is empty)."""
-    oldest = PaymentEvent.objects.filter(exported_at__isnull=True).aggregate(m=Min("occurred_at"))
-    if oldest["m"] is None:
-        return timedelta(0)
-    return (now or timezone.now()) - oldest["m"]

@@ -60,19 +60,10 @@ def test_python_sdk_against_a_live_gateway_with_the_sandbox(gateway):
 
 
 def test_python_sdk_builds_a_wheel_with_py_typed(tmp_path):
+    # uv (which `make` installs) builds it as a merchant's CI would: an isolated build env.
+    uv = SDK_PY.parents[1] / ".uv" / "bin" / "uv"
     proc = run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "--disable-pip-version-check",
-            "-w",
-            str(tmp_path),
-            str(SDK_PY),
-        ],
+        [str(uv), "build", "--wheel", "--out-dir", str(tmp_path), str(SDK_PY)],
         cwd=tmp_path,
     )
     assert proc.returncode == 0, explain(proc)

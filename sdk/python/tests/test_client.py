@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from apaygate import APayGateError, AsyncClient, Client, PaymentStatus
+from apaygate import _async_client as async_client_module
 from apaygate import _client as client_module
 
 CREATED = {
@@ -228,7 +229,7 @@ def test_async_client_lists_every_page_and_maps_errors(monkeypatch):
     async def no_sleep(delay):
         waited.append(delay)
 
-    monkeypatch.setattr(client_module.asyncio, "sleep", no_sleep)
+    monkeypatch.setattr(async_client_module.asyncio, "sleep", no_sleep)
     script = Script(
         answer(
             200,

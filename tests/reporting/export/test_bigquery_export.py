@@ -16,7 +16,8 @@ from payments.audit import event_record
 from payments.models import EventType, PaymentEvent, PaymentStatus
 from reporting.export.client import bigquery_client, bigquery_setup
 from reporting.export.schema import EVENTS_SCHEMA
-from reporting.export.services import export_run, export_status
+from reporting.export.services import export_run
+from reporting.export.status import export_status
 from tests.factories import MerchantFactory, PaymentFactory
 
 pytestmark = [pytest.mark.bigquery, pytest.mark.django_db]

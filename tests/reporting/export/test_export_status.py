@@ -13,7 +13,8 @@ from django.utils import timezone
 import reporting.export.admin  # noqa: F401  registers PaymentEvent with the admin
 from payments.audit import event_record
 from payments.models import EventType, PaymentEvent
-from reporting.export.services import MAX_REQUEST_BYTES, _request_chunks, export_status
+from reporting.export.services import MAX_REQUEST_BYTES, _request_chunks
+from reporting.export.status import export_status
 from tests.factories import PaymentFactory
 
 pytestmark = pytest.mark.django_db

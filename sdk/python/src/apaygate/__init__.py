@@ -3,7 +3,8 @@
 from apaygate import Client, PaymentStatus, verify_postback
 """
 
-from ._client import AsyncClient, Client
+from ._async_client import AsyncClient
+from ._client import Client
 from ._constants import PaymentStatus, PostbackEvent
 from ._errors import APayGateError, PostbackVerificationError
 from ._types import (

@@ -1,0 +1,40 @@
+"""drf-spectacular's settings: how `/api/schema/` is generated (kept out of settings.py,
+which holds what the environment decides; nothing here depends on it)."""
+
+from __future__ import annotations
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "APayGate API",
+    "DESCRIPTION": "Merchant API of the APayGate payment proxy gateway.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # 3.1 for `webhooks`: the merchant postbacks are part of the contract.
+    "OAS_VERSION": "3.1.0",
+    "WEBHOOKS": [
+        f"payments.api.openapi.webhooks.{name}"
+        for name in (
+            "PAYMENT_SUCCEEDED",
+            "PAYMENT_FAILED",
+            "PAYMENT_EXPIRED",
+            "PAYMENT_FLAGGED",
+            "POSTBACK_TEST",
+        )
+    ],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "payments.api.openapi.webhooks.webhook_headers_hook",
+    ],
+    # Stable enum names for generated clients (the SDKs' PaymentStatus, PostbackEvent, ...).
+    "ENUM_NAME_OVERRIDES": {
+        "PaymentStatus": "payments.models.PaymentStatus",
+        "PaymentType": "payments.models.PaymentType",
+        "PostbackDeliveryStatus": "payments.models.DeliveryStatus",
+        "PostbackEvent": "payments.models.PostbackEvent",
+        "SuccessStatus": [("success", "success")],
+        "ErrorStatus": [("error", "error")],
+    },
+}
