@@ -33,6 +33,11 @@ from typing import TypeVar
 from django.conf import settings
 
 from apaygate.http import provider_timeout_capped
+from apaygate.instruments import (
+    PROVIDER_BREAKER_STATE,
+    PROVIDER_ERRORS,
+    PROVIDER_REQUEST_DURATION,
+)
 from providers.base import ProviderError
 
 T = TypeVar("T")
@@ -146,9 +151,35 @@ def provider_breaker(key: str) -> Breaker:
         return breaker
 
 
+BREAKER_STATE_VALUE = {CLOSED: 0, HALF_OPEN: 1, OPEN: 2}
+
+
 def provider_call(key: str, fn: Callable[[], T]) -> T:
-    """Call provider `key` through its bulkhead; see the module docstring."""
-    return provider_breaker(key).call(fn)
+    """Call provider `key` through its bulkhead, and record latency, errors and breaker state.
+
+    See the module docstring. The metrics are the ones the provider alerts read
+    (deploy/prometheus/alerts.yml).
+    """
+    breaker = provider_breaker(key)
+    started = time.perf_counter()
+    outcome = "ok"
+    try:
+        return breaker.call(fn)
+    except ProviderError as exc:
+        outcome = exc.kind
+        PROVIDER_ERRORS.labels(provider=key, kind=exc.kind).inc()
+        raise
+    except Exception:
+        outcome = "error"
+        PROVIDER_ERRORS.labels(provider=key, kind="error").inc()
+        raise
+    finally:
+        PROVIDER_REQUEST_DURATION.labels(provider=key, outcome=outcome).observe(
+            time.perf_counter() - started
+        )
+        PROVIDER_BREAKER_STATE.labels(provider=key).set(
+            BREAKER_STATE_VALUE[breaker.snapshot()["state"]]
+        )
 
 
 def breakers_snapshot() -> dict[str, dict]:

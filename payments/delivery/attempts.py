@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apaygate.http import InvalidIPAddress, merchant_client, merchant_timeout
+from apaygate.instruments import DELIVERIES
 from payments.audit import event_record
 from payments.delivery.outbox import attempt_lease
 from payments.delivery.wire import (
@@ -222,6 +223,7 @@ def delivery_attempt(*, delivery_id: int) -> PostbackDelivery | None:
         payload=delivery.payload,
     )
     delivery = _delivery_record(delivery_id=delivery_id, result=result)
+    DELIVERIES.labels(outcome=_outcome(delivery, result)).inc()
     logger.info(
         "postback %s attempt %s: %s",
         delivery.webhook_id,
@@ -229,6 +231,13 @@ def delivery_attempt(*, delivery_id: int) -> PostbackDelivery | None:
         result.status_code or result.error,
     )
     return delivery
+
+
+def _outcome(delivery: PostbackDelivery, result: AttemptResult) -> str:
+    """The `apaygate_deliveries_total` label: delivered, retrying, or failed for good."""
+    if result.succeeded:
+        return "delivered"
+    return "failed" if delivery.status == DeliveryStatus.FAILED else "retrying"
 
 
 def delivery_send_test(*, merchant: Merchant, url: str) -> AttemptResult:

@@ -199,3 +199,45 @@ def test_an_empty_multiprocess_dir_variable_means_single_process_mode(tmp_path):
 
     assert out.strip() == "MutexValue"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_provider_calls_and_deliveries_are_recorded(db):
+    # given a provider call that fails and one that succeeds
+    from prometheus_client import REGISTRY
+
+    from providers.base import ProviderError
+    from providers.breaker import breakers_reset, provider_call
+
+    breakers_reset()
+    before = (
+        REGISTRY.get_sample_value(
+            "apaygate_provider_errors_total", {"provider": "metrics-test", "kind": "timeout"}
+        )
+        or 0.0
+    )
+
+    def timeout():
+        raise ProviderError("slow", kind="timeout")
+
+    with pytest.raises(ProviderError):
+        provider_call("metrics-test", timeout)
+    provider_call("metrics-test", lambda: "invoice")
+
+    # then errors, latency and the breaker's state are in the registry
+    assert (
+        REGISTRY.get_sample_value(
+            "apaygate_provider_errors_total", {"provider": "metrics-test", "kind": "timeout"}
+        )
+        == before + 1
+    )
+    assert (
+        REGISTRY.get_sample_value(
+            "apaygate_provider_request_duration_seconds_count",
+            {"provider": "metrics-test", "outcome": "ok"},
+        )
+        >= 1
+    )
+    assert (
+        REGISTRY.get_sample_value("apaygate_provider_breaker_state", {"provider": "metrics-test"})
+        == 0
+    )

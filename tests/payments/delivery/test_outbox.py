@@ -281,3 +281,21 @@ def test_retry_after_reads_seconds_and_http_dates():
     http_date = (now + timedelta(seconds=60)).strftime("%a, %d %b %Y %H:%M:%S GMT")
     assert 55 <= retry_after_seconds(http_date, now=now) <= 61
     assert retry_after_seconds("soon") is None
+
+
+def test_each_attempt_is_counted_by_outcome(setup, receiver):
+    from prometheus_client import REGISTRY
+
+    def count(outcome):
+        return REGISTRY.get_sample_value("apaygate_deliveries_total", {"outcome": outcome}) or 0.0
+
+    _merchant, payment = setup
+    receiver.script = [(500, {}, b"no"), (204, {}, b"")]
+    delivery = enqueue(payment)
+    retrying, delivered = count("retrying"), count("delivered")
+
+    delivery_attempt(delivery_id=delivery.pk)
+    PostbackDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    delivery_attempt(delivery_id=delivery.pk)
+
+    assert (count("retrying"), count("delivered")) == (retrying + 1, delivered + 1)
