@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from payments.api.errors import ApiError
 from payments.api.inputs import InitPaymentInput
 from payments.api.schema import init_payment_schema, payment_detail_schema, payment_list_schema
+from payments.currencies import amount_format
 from payments.models import PaymentStatus
 from payments.selectors import payment_get_for_merchant, payment_list
 from payments.services import payment_init, provider_error_for, wrapper_url
@@ -60,18 +61,10 @@ class PaymentOutputSerializer(serializers.Serializer):
     id = serializers.CharField(source="merchant_reference", allow_null=True)
     status = serializers.ChoiceField(choices=PaymentStatus.choices)
     test = serializers.BooleanField(source="is_test")
-    amount = serializers.DecimalField(
-        max_digits=20, decimal_places=8, normalize_output=True, coerce_to_string=True
-    )
+    amount = serializers.SerializerMethodField()
     currency = serializers.CharField()
     type = serializers.CharField(source="payment_type")
-    providerAmount = serializers.DecimalField(
-        source="provider_amount",
-        max_digits=20,
-        decimal_places=8,
-        allow_null=True,
-        normalize_output=True,
-    )
+    providerAmount = serializers.SerializerMethodField()
     providerCurrency = serializers.CharField(source="provider_currency")
     exchangeRate = serializers.DecimalField(
         source="exchange_rate",
@@ -87,6 +80,14 @@ class PaymentOutputSerializer(serializers.Serializer):
     createdAt = serializers.DateTimeField(source="created_at")
     updatedAt = serializers.DateTimeField(source="updated_at")
     postback = serializers.SerializerMethodField()
+
+    def get_amount(self, payment) -> str:
+        return amount_format(payment.amount, payment.currency)
+
+    def get_providerAmount(self, payment) -> str | None:
+        if payment.provider_amount is None:
+            return None
+        return amount_format(payment.provider_amount, payment.provider_currency)
 
     def get_url(self, payment) -> str:
         return wrapper_url(payment)

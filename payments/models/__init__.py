@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .audit_log import AuditEntry
 from .deliveries import DeliveryAttempt, DeliveryStatus, PostbackDelivery
 from .events import EventType, PaymentEvent
 from .merchants import ApiToken, Merchant, TokenMode
@@ -11,6 +12,7 @@ from .rates import ExchangeRate
 __all__ = [
     "FINAL_STATUSES",
     "ApiToken",
+    "AuditEntry",
     "DeliveryAttempt",
     "DeliveryStatus",
     "EventType",

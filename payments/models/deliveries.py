@@ -39,6 +39,7 @@ class PostbackDelivery(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name_plural = "postback deliveries"
         ordering = ["-created_at"]
         indexes = [
             models.Index(

@@ -19,7 +19,7 @@ def test_detail_returns_the_payment_as_a_flat_object(api, merchant):
     assert data["paymentId"] == payment.public_id
     assert data["id"] == "order-9"
     assert data["status"] == "pending"
-    assert data["amount"] == "12.5"
+    assert data["amount"] == "12.50"  # the currency's minor units, as in postbacks
     assert data["currency"] == "USD"
     assert data["successUrl"] == payment.success_url
     assert data["url"].endswith(f"/integration/pay?id={payment.public_id}")
