@@ -6,12 +6,13 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from apaygate import health
+from apaygate import health, pages
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/docs/", permanent=False), name="home"),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
+    path("favicon.ico", pages.favicon, name="favicon"),
     path("api/v1/", include("payments.api.urls")),
     path("api/", include("payments.intake.urls")),
     path("integration/", include("payments.shopper.urls")),
@@ -21,5 +22,5 @@ urlpatterns = [
     path("portal/", include("reporting.portal.urls")),
 ]
 
-handler404 = "payments.api.errors.json_404"
-handler500 = "payments.api.errors.json_500"
+handler404 = "apaygate.pages.page_not_found"
+handler500 = "apaygate.pages.server_error"

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from payments.audit import audit_record
+from payments.delivery.attempts import AttemptResult, delivery_send_test
 from payments.models import ApiToken, Merchant, TokenMode
 from payments.tokens import (
     DISPLAY_PREFIX_LENGTH,
@@ -189,3 +190,19 @@ def merchant_postback_secret_reveal(*, merchant: Merchant, actor: str) -> str:
     """Return the current signing secret, recording who looked at it."""
     audit_record(actor=actor, action="secret.reveal", target=_merchant_target(merchant))
     return Merchant.objects.values_list("postback_secret", flat=True).get(pk=merchant.pk)
+
+
+def merchant_postback_test_send(*, merchant: Merchant, url: str, actor: str) -> AttemptResult:
+    """Send a signed test postback to `url` now (portal and API alike) and audit who did.
+
+    Returns the delivery service's `AttemptResult`: status code, duration, error and the
+    first part of the answer, which the caller shows as it is.
+    """
+    result = delivery_send_test(merchant=merchant, url=url)
+    audit_record(
+        actor=actor,
+        action="postback.test",
+        target=_merchant_target(merchant),
+        changes={"url": url, "status_code": result.status_code, "error": result.error[:200]},
+    )
+    return result
