@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from apaygate import health
+from apaygate import health, pages
 from apaygate.metrics import metrics_view
 
 admin.site.site_header = "APayGate administration"
@@ -20,6 +20,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics_view, name="metrics"),
+    path("favicon.ico", pages.favicon, name="favicon"),
     path("api/v1/", include("payments.api.urls")),
     path("api/", include("payments.intake.urls")),
     path("integration/", include("payments.shopper.urls")),
@@ -29,5 +30,5 @@ urlpatterns = [
     path("portal/", include("reporting.portal.urls")),
 ]
 
-handler404 = "payments.api.errors.json_404"
-handler500 = "payments.api.errors.json_500"
+handler404 = "apaygate.pages.page_not_found"
+handler500 = "apaygate.pages.server_error"

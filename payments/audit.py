@@ -1,10 +1,10 @@
-"""Recording events: the one way rows get into the append-only `PaymentEvent` log."""
+"""Recording events and staff actions: the `PaymentEvent` log and the `AuditEntry` trail."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from payments.models import Merchant, Payment, PaymentEvent
+from payments.models import AuditEntry, Merchant, Payment, PaymentEvent
 
 
 def event_record(
@@ -40,4 +40,16 @@ def event_record_for(
         status=entry["status"],
         provider=entry["provider"],
         payload=payload or {},
+    )
+
+
+def audit_record(
+    *, actor: str, action: str, target: str, changes: dict[str, Any] | None = None
+) -> AuditEntry:
+    """Append one back-office action to the audit trail (admin, CLI and portal alike).
+
+    Callers pass field names with old/new values in `changes`, never a secret or a key.
+    """
+    return AuditEntry.objects.create(
+        actor=actor[:150], action=action, target=target[:200], changes=changes or {}
     )

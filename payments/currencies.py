@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 import iso4217
 
@@ -55,8 +55,20 @@ def currency_lookup(raw: str) -> CurrencyInfo | None:
     return CurrencyInfo(code=code, digits=digits, kind="fiat")
 
 
-def amount_format(amount: Decimal, currency: str) -> str:
-    """Write an amount with its currency's minor-unit digits ("100.00", "0.00150000")."""
-    info = currency_lookup(currency)
-    digits = info.digits if info else 2
-    return str(amount.quantize(Decimal(1).scaleb(-digits)))
+def amount_digits(currency: str) -> int:
+    """Return how many minor-unit digits `currency` is written with (2 when unknown)."""
+    info = currency_lookup(currency) if currency else None
+    return info.digits if info else 2
+
+
+def amount_format(amount: Decimal | int | str, currency: str) -> str:
+    """Write an amount with its currency's minor-unit digits ("100.00", "1500", "0.00150000").
+
+    The one amount formatter: API answers, postbacks, portal pages, CSV, admin and the
+    BigQuery string columns all call it, so a merchant sees the same string everywhere.
+    Exact for stored amounts (they already have at most these digits); anything finer is
+    rounded half-even, as Decimal does by default.
+    """
+    value = amount if isinstance(amount, Decimal) else Decimal(str(amount))
+    digits = amount_digits(currency)
+    return format(value.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_EVEN), "f")

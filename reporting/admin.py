@@ -8,7 +8,12 @@ from django.contrib import admin, messages
 from payments.models import Merchant
 from reporting.export import admin as export_admin  # noqa: F401  (registers the event log)
 from reporting.models import PortalMembership
-from reporting.portal.users import PortalUserError, portal_invite_send, portal_user_create
+from reporting.portal.users import (
+    PortalUserError,
+    portal_invite_send,
+    portal_invite_send_on_commit,
+    portal_user_create,
+)
 
 
 class PortalUserAddForm(forms.ModelForm):
@@ -92,7 +97,7 @@ class PortalMembershipAdmin(admin.ModelAdmin):
             return
         membership = form.save()
         if not form.cleaned_data.get("password"):
-            portal_invite_send(user=membership.user)
+            portal_invite_send_on_commit(user=membership.user)
             messages.info(request, f"Invite e-mailed to {membership.user.email}.")
 
     @admin.display(description="E-mail", ordering="user__email")

@@ -6,6 +6,6 @@ registers them.
 
 from __future__ import annotations
 
-from payments.admin import deliveries, merchants
+from payments.admin import audit, deliveries, merchants, payments
 
-__all__ = ["deliveries", "merchants"]
+__all__ = ["audit", "deliveries", "merchants", "payments"]

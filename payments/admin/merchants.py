@@ -1,23 +1,34 @@
-"""Back office: merchants with their tokens, payments with their timeline, exchange rates.
+"""Back office for merchants and their API tokens.
 
-Admin actions call services; amounts and references are read-only here.
+Thin by design: creating or editing a merchant, issuing or revoking a token and rotating
+the postback secret all call the services in `payments.merchants`, which audit them. A new
+token is shown once, on its own page, from a button on the merchant's change page.
 """
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.utils import timezone
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import path, reverse
 from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 
-from payments.merchants import api_token_issue, api_token_revoke, merchant_rotate_postback_secret
-from payments.models import (
-    ApiToken,
-    ExchangeRate,
-    Merchant,
-    Payment,
-    PaymentEvent,
-    PostbackDelivery,
+from payments.merchants import (
+    MERCHANT_EDITABLE_FIELDS,
+    api_token_issue,
+    api_token_revoke,
+    merchant_create,
+    merchant_rotate_postback_secret,
+    merchant_update,
 )
+from payments.models import ApiToken, Merchant, TokenMode
+
+
+def staff_actor(request: HttpRequest) -> str:
+    """Name the logged-in staff member for the audit trail."""
+    return f"staff:{request.user.get_username()}"
 
 
 class ApiTokenInline(admin.TabularInline):
@@ -29,7 +40,7 @@ class ApiTokenInline(admin.TabularInline):
     show_change_link = True
 
     def has_add_permission(self, request, obj=None) -> bool:
-        return False  # tokens are issued with the merchant actions, which show the key once
+        return False  # tokens come from the "Issue token" buttons, which show the key once
 
 
 @admin.register(Merchant)
@@ -46,6 +57,11 @@ class MerchantAdmin(admin.ModelAdmin):
     exclude = ("postback_secret", "previous_postback_secret")
     inlines = [ApiTokenInline]
     actions = ["issue_live_token", "issue_test_token", "rotate_postback_secret"]
+    change_form_template = "admin/payments/merchant/change_form.html"
+
+    def get_readonly_fields(self, request, obj=None):
+        # The slug is in every token's audit trail and the portal's URLs: fixed once created.
+        return (*self.readonly_fields, "slug") if obj else self.readonly_fields
 
     @admin.display(description="Postback secret")
     def postback_secret_hint(self, obj: Merchant) -> str:
@@ -54,16 +70,70 @@ class MerchantAdmin(admin.ModelAdmin):
         return f"{obj.postback_secret[:10]}… (full value: rotate to issue a new one)"
 
     def save_model(self, request, obj, form, change):
-        if not change and not obj.postback_secret:
-            from payments.tokens import postback_secret_generate
+        """Hand the form's values to the services; the secret is generated there."""
+        if change:
+            changes = {
+                f: form.cleaned_data[f] for f in form.changed_data if f in MERCHANT_EDITABLE_FIELDS
+            }
+            updated = merchant_update(merchant=obj, changes=changes, actor=staff_actor(request))
+            obj.updated_at = updated.updated_at
+            return
+        created = merchant_create(
+            slug=form.cleaned_data["slug"],
+            name=form.cleaned_data["name"],
+            provider=form.cleaned_data["provider"],
+            actor=staff_actor(request),
+            is_active=form.cleaned_data.get("is_active", True),
+            allowed_return_hosts=form.cleaned_data.get("allowed_return_hosts", ""),
+        )
+        obj.pk = created.pk
+        obj.postback_secret = created.postback_secret
+        obj.created_at, obj.updated_at = created.created_at, created.updated_at
+        obj._state.adding = False
 
-            obj.postback_secret = postback_secret_generate()
-        super().save_model(request, obj, form, change)
+    def get_urls(self):
+        issue = self.admin_site.admin_view(require_POST(self.issue_token_view))
+        return [
+            path("<int:pk>/issue-token/", issue, name="payments_merchant_issue_token"),
+            *super().get_urls(),
+        ]
+
+    def issue_token_view(self, request, pk: int):
+        """Issue one token from the merchant's page and show its key once, on this page only."""
+        merchant = self.get_object(request, str(pk))
+        if merchant is None:
+            return HttpResponseRedirect(reverse("admin:payments_merchant_changelist"))
+        if not self.has_change_permission(request, merchant):
+            raise PermissionDenied
+        mode = request.POST.get("mode", TokenMode.LIVE)
+        if mode not in TokenMode.values:
+            messages.error(request, "Choose live or test.")
+            return HttpResponseRedirect(reverse("admin:payments_merchant_change", args=[pk]))
+        token, key = api_token_issue(
+            merchant=merchant,
+            mode=mode,
+            label=request.POST.get("label", "").strip() or f"admin: {request.user}",
+            actor=staff_actor(request),
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": merchant,
+            "token": token,
+            "key": key,
+            "title": f"New {token.get_mode_display().lower()} token for {merchant.name}",
+        }
+        response = render(request, "admin/payments/merchant/token_issued.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
 
     def _issue(self, request, queryset, mode: str) -> None:
         for merchant in queryset:
             _token, key = api_token_issue(
-                merchant=merchant, mode=mode, label=f"admin: {request.user}"
+                merchant=merchant,
+                mode=mode,
+                label=f"admin: {request.user}",
+                actor=staff_actor(request),
             )
             self.message_user(
                 request,
@@ -76,18 +146,22 @@ class MerchantAdmin(admin.ModelAdmin):
                 messages.WARNING,
             )
 
-    @admin.action(description="Issue a live API token (shown once)")
+    @admin.action(description="Issue a live API token (shown once)", permissions=["change"])
     def issue_live_token(self, request, queryset):
         self._issue(request, queryset, "live")
 
-    @admin.action(description="Issue a test API token (sandbox; shown once)")
+    @admin.action(
+        description="Issue a test API token (sandbox; shown once)", permissions=["change"]
+    )
     def issue_test_token(self, request, queryset):
         self._issue(request, queryset, "test")
 
-    @admin.action(description="Rotate postback secret (old one signs too for 24 h)")
+    @admin.action(
+        description="Rotate postback secret (old one signs too for 24 h)", permissions=["change"]
+    )
     def rotate_postback_secret(self, request, queryset):
         for merchant in queryset:
-            secret = merchant_rotate_postback_secret(merchant=merchant)
+            secret = merchant_rotate_postback_secret(merchant=merchant, actor=staff_actor(request))
             self.message_user(
                 request,
                 format_html(
@@ -114,104 +188,16 @@ class ApiTokenAdmin(admin.ModelAdmin):
     search_fields = ("prefix", "label", "merchant__slug")
     readonly_fields = ("merchant", "prefix", "mode", "created_at", "last_used_at", "revoked_at")
     fields = ("merchant", "prefix", "mode", "label", "created_at", "last_used_at", "revoked_at")
+    list_select_related = ("merchant",)
     actions = ["revoke"]
 
     def has_add_permission(self, request) -> bool:
         return False
 
-    @admin.action(description="Revoke selected tokens")
+    @admin.action(description="Revoke selected tokens", permissions=["change"])
     def revoke(self, request, queryset):
-        for token in queryset:
-            api_token_revoke(token=token)
-        self.message_user(request, f"Revoked {queryset.count()} token(s).")
-
-
-class PaymentEventInline(admin.TabularInline):
-    model = PaymentEvent
-    fk_name = "payment"
-    extra = 0
-    can_delete = False
-    fields = ("occurred_at", "type", "status", "payload")
-    readonly_fields = fields
-    ordering = ("occurred_at",)
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class PostbackDeliveryInline(admin.TabularInline):
-    model = PostbackDelivery
-    extra = 0
-    can_delete = False
-    fields = (
-        "event",
-        "status",
-        "attempt_count",
-        "last_status_code",
-        "next_attempt_at",
-        "delivered_at",
-    )
-    readonly_fields = fields
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-
-@admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
-    list_display = (
-        "public_id",
-        "merchant",
-        "merchant_reference",
-        "status",
-        "amount",
-        "currency",
-        "provider",
-        "is_test",
-        "needs_review",
-        "created_at",
-    )
-    list_filter = ("status", "provider", "is_test", "needs_review", "merchant", "created_at")
-    search_fields = ("public_id", "merchant_reference", "provider_reference")
-    date_hierarchy = "created_at"
-    list_select_related = ("merchant",)
-    inlines = [PaymentEventInline, PostbackDeliveryInline]
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in Payment._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
-@admin.register(ExchangeRate)
-class ExchangeRateAdmin(admin.ModelAdmin):
-    """Rates are history: saving always adds a new row, the newest one is in force."""
-
-    list_display = ("currency", "rate_to_tusd", "set_by", "note", "created_at", "in_force")
-    list_filter = ("currency",)
-    fields = ("currency", "rate_to_tusd", "note")
-
-    @admin.display(boolean=True, description="In force")
-    def in_force(self, obj: ExchangeRate) -> bool:
-        newest = (
-            ExchangeRate.objects.filter(currency=obj.currency)
-            .order_by("-created_at", "-pk")
-            .first()
-        )
-        return newest is not None and newest.pk == obj.pk
-
-    def save_model(self, request, obj, form, change):
-        if change:
-            obj.pk = None  # an edit is a new rate; the old one stays as history
-        obj.currency = obj.currency.upper()
-        obj.set_by = request.user
-        obj.created_at = timezone.now()
-        super().save_model(request, obj, form, change)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+        count = 0
+        for token in queryset.select_related("merchant"):
+            api_token_revoke(token=token, actor=staff_actor(request))
+            count += 1
+        self.message_user(request, f"Revoked {count} token(s).")

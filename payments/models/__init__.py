@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .audit_log import AuditEntry
 from .deliveries import DeliveryAttempt, DeliveryStatus, PostbackDelivery, PostbackEvent
 from .events import EventType, PaymentEvent
 from .merchants import ApiToken, Merchant, TokenMode
@@ -10,6 +11,7 @@ from .rates import ExchangeRate
 
 __all__ = [
     "ApiToken",
+    "AuditEntry",
     "DeliveryAttempt",
     "DeliveryStatus",
     "EventType",

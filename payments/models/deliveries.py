@@ -48,6 +48,7 @@ class PostbackDelivery(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name_plural = "postback deliveries"
         ordering = ["-created_at"]
         indexes = [
             models.Index(

@@ -57,6 +57,7 @@ class ApiToken(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["prefix"])]
+        verbose_name = "API token"
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.get_mode_display()})"

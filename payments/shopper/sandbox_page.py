@@ -55,19 +55,25 @@ def sandbox_pay(request, reference: str):
     """Show the simulated invoice, or settle it with the shopper's choice."""
     payment = _sandbox_payment(reference)
     amount, currency = _billed(payment)
+    billed = {"amount": amount, "currency": currency}
     is_final = status_is_final(payment.status)
     if request.method == "GET" or is_final:
         return render(
             request,
             "sandbox/pay.html",
-            {"payment": payment, "amount": amount, "currency": currency, "is_final": is_final},
+            {
+                "payment": payment,
+                "merchant_name": payment.merchant.name,
+                "is_final": is_final,
+                **billed,
+            },
         )
     outcome = request.POST.get("outcome", "")
     if outcome not in OUTCOMES:
         return render(
             request,
             "sandbox/pay.html",
-            {"payment": payment, "amount": amount, "currency": currency, "error": True},
+            {"payment": payment, "merchant_name": payment.merchant.name, **billed, "error": True},
             status=400,
         )
     body, headers = sign_sandbox_postback(

@@ -1,4 +1,4 @@
-"""The hosted waiting page, for providers that never send the shopper back (Telegram).
+"""The hosted waiting page, for any flow where the provider does not send the shopper back.
 
 `GET /integration/status?id=<paymentId>` shows "waiting for your payment" and polls
 `GET /integration/status.json?id=<paymentId>`; once the payment is final it forwards the
@@ -14,11 +14,21 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from payments.currencies import amount_format
 from payments.models import Payment, PaymentStatus
 from payments.selectors import payment_get_by_public_id
 from payments.state import CLOSED_STATUSES
 
 POLL_INTERVAL_MS = 2000
+# What the shopper reads while waiting: words, not our status codes.
+STATUS_WORDING = {
+    PaymentStatus.CREATED: "Starting the payment",
+    PaymentStatus.PENDING: "Waiting for confirmation",
+    PaymentStatus.SUCCEEDED: "Paid: taking you back to the shop",
+    PaymentStatus.FAILED: "Not paid: taking you back to the shop",
+    PaymentStatus.EXPIRED: "Expired: taking you back to the shop",
+    PaymentStatus.PROVIDER_ERROR: "Could not be started: taking you back to the shop",
+}
 
 
 def status_redirect_url(payment: Payment) -> str | None:
@@ -49,7 +59,13 @@ def status_page(request):
     return render(
         request,
         "integration/status.html",
-        {"payment": payment, "poll_interval_ms": POLL_INTERVAL_MS},
+        {
+            "payment": payment,
+            "merchant_name": payment.merchant.name,
+            "amount": amount_format(payment.amount, payment.currency),
+            "status_label": STATUS_WORDING.get(payment.status, payment.get_status_display()),
+            "poll_interval_ms": POLL_INTERVAL_MS,
+        },
     )
 
 
@@ -66,6 +82,7 @@ def status_json(request):
         {
             "paymentId": payment.public_id,
             "status": payment.status,
+            "statusLabel": STATUS_WORDING.get(payment.status, payment.get_status_display()),
             "final": target is not None,
             "redirectUrl": target,
         }

@@ -29,6 +29,7 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from payments.currencies import amount_format
 from payments.models import PaymentEvent
 from reporting.export.client import (
     bigquery_enabled,
@@ -85,9 +86,13 @@ def event_row(event: PaymentEvent, *, exported_at: datetime) -> dict[str, Any]:
         "status": event.status,
         "is_test": payment.is_test if payment else None,
         "payment_type": payment.payment_type if payment else None,
-        "amount": _numeric(payment.amount) if payment else None,
+        "amount": amount_format(payment.amount, payment.currency) if payment else None,
         "currency": payment.currency if payment else None,
-        "provider_amount": _numeric(payment.provider_amount) if payment else None,
+        "provider_amount": (
+            amount_format(payment.provider_amount, payment.provider_currency)
+            if payment and payment.provider_amount is not None
+            else None
+        ),
         "provider_currency": (payment.provider_currency or None) if payment else None,
         "exchange_rate": _numeric(payment.exchange_rate) if payment else None,
         "customer_email_sha256": email_digest(payment.customer_email) if payment else None,

@@ -12,9 +12,14 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from payments.models import Merchant
-from reporting.portal.selectors import portal_merchant_for_user, portal_user_is_gateway_staff
+from reporting.portal.selectors import (
+    merchant_has_live_payments,
+    portal_merchant_for_user,
+    portal_user_is_gateway_staff,
+)
 
 SESSION_MERCHANT_KEY = "portal_merchant_id"
+MODES = ("live", "test")
 
 
 def portal_login_required(view: Callable) -> Callable:
@@ -51,11 +56,42 @@ def portal_view(view: Callable) -> Callable:
     return wrapper
 
 
+def portal_mode(request: HttpRequest, merchant: Merchant) -> str:
+    """Return which data the portal shows, "live" or "test", and remember the choice.
+
+    `?mode=` switches (and is kept per merchant in the session); without a choice the
+    portal opens on test data until the merchant has a live payment, so a merchant who
+    has only tried the sandbox sees their payments instead of an empty live dashboard.
+    """
+    key = f"portal_mode_{merchant.pk}"
+    requested = request.GET.get("mode", "")
+    if requested in MODES:
+        request.session[key] = requested
+        return requested
+    saved = request.session.get(key)
+    if saved in MODES:
+        return saved
+    return "live" if merchant_has_live_payments(merchant=merchant) else "test"
+
+
+def portal_query(request: HttpRequest, **changes) -> str:
+    """Return the current query string with `changes` applied (for the live/test switch)."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    for name, value in changes.items():
+        params[name] = value
+    return params.urlencode()
+
+
 def portal_context(request: HttpRequest, merchant: Merchant, **extra) -> dict:
-    """Return the template context every portal page needs (merchant, switcher)."""
+    """Return the template context every portal page needs (merchant, switcher, mode)."""
     is_staff = portal_user_is_gateway_staff(user=request.user)
+    mode = extra.pop("mode", None) or portal_mode(request, merchant)
     return {
         "merchant": merchant,
+        "mode": mode,
+        "live_query": portal_query(request, mode="live"),
+        "test_query": portal_query(request, mode="test"),
         "is_gateway_staff": is_staff,
         "switch_merchants": (
             Merchant.objects.only("id", "slug", "name").order_by("slug") if is_staff else []

@@ -1,7 +1,9 @@
-"""Server-side SVG charts for the portal: no JavaScript, no CDN, nothing to load.
+"""Portal charts drawn on the server: no JavaScript, no CDN, nothing to load.
 
-Each function takes already-aggregated numbers (see selectors.dashboard_stats) and
-returns a small inline SVG. Labels are escaped; the markup is marked safe only here.
+Bar charts are HTML with CSS widths and heights, so their labels are real text at the
+page's font size and wrap instead of being clipped (an SVG scaled to a 390 px phone wrote
+4 px labels, and cut "239.49 paid" at desktop width). The two rate rings stay small SVGs
+shown at their own size. Every label is escaped; markup is marked safe only here.
 """
 
 from __future__ import annotations
@@ -9,24 +11,24 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from django.utils.html import escape
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from payments.currencies import amount_format
 from payments.models import PaymentStatus
 from reporting.portal.selectors import DayPoint
 
 STATUS_COLOURS = {
-    "created": "#94a3b8",
-    "pending": "#f59e0b",
-    "succeeded": "#16a34a",
-    "failed": "#dc2626",
-    "expired": "#64748b",
-    "provider_error": "#7c3aed",
+    "created": "#64748b",
+    "pending": "#b45309",
+    "succeeded": "#15803d",
+    "failed": "#b91c1c",
+    "expired": "#475569",
+    "provider_error": "#6d28d9",
 }
-GREY = "#cbd5e1"
-GREEN = "#16a34a"
-BLUE = "#2563eb"
-TEXT = "#334155"
+GREY = "#94a3b8"
+BLUE = "#1d4ed8"
+TEXT = "#1e293b"
 
 
 def _nice_max(value: float) -> float:
@@ -41,78 +43,61 @@ def _nice_max(value: float) -> float:
     return 10 ** (exponent + 1)
 
 
-def _svg(
-    width: int, height: int, label: str, body: list[str], css_class: str, font_size: int = 11
-) -> SafeString:
-    return mark_safe(  # noqa: S308 - every interpolated label is escaped above
-        f'<svg class="chart {css_class}" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg" '
-        f'font-family="system-ui, sans-serif" font-size="{font_size}">' + "".join(body) + "</svg>"
+def daily_volume_chart(points: Sequence[DayPoint]) -> SafeString:
+    """Draw payments per day (grey) with the succeeded part (green) in front of it."""
+    peak = _nice_max(max((p.created for p in points), default=0))
+    total = sum(p.created for p in points)
+    summary = f"Payments per day: {total} in {len(points)} days"
+    columns = format_html_join(
+        "",
+        '<div class="day" data-day="{}" data-created="{}" data-succeeded="{}" title="{}">'
+        '<span class="all" style="height:{}%"></span>'
+        '<span class="ok" style="height:{}%"></span></div>',
+        (
+            (
+                f"{p.day:%Y-%m-%d}",
+                p.created,
+                p.succeeded,
+                f"{p.day:%d %b}: {p.created} payments, {p.succeeded} succeeded",
+                f"{100 * p.created / peak:.1f}",
+                f"{100 * p.succeeded / peak:.1f}",
+            )
+            for p in points
+        ),
+    )
+    ticks = sorted({0, len(points) // 2, len(points) - 1}) if points else []
+    x_labels = format_html_join("", "<span>{}</span>", ((f"{points[i].day:%d %b}",) for i in ticks))
+    return format_html(
+        '<figure class="chart chart-daily" role="img" aria-label="{}">'
+        '<div class="y-axis" aria-hidden="true"><span>{}</span><span>{}</span><span>0</span></div>'
+        '<div class="plot">{}</div><div class="x-axis" aria-hidden="true">{}</div></figure>',
+        summary,
+        f"{peak:g}",
+        f"{peak / 2:g}",
+        columns,
+        x_labels,
     )
 
 
-def daily_volume_svg(
-    points: Sequence[DayPoint], *, width: int = 720, height: int = 220
-) -> SafeString:
-    """Draw payments per day (grey) with the succeeded part (green) in front."""
-    left, right, top, bottom = 40, 10, 10, 28
-    plot_w, plot_h = width - left - right, height - top - bottom
-    peak = _nice_max(max((p.created for p in points), default=0))
-    body: list[str] = []
-    for i in range(5):
-        value = peak * i / 4
-        y = top + plot_h - plot_h * i / 4
-        body.append(
-            f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e2e8f0"/>'
-            f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" fill="{TEXT}">{value:g}</text>'
-        )
-    n = max(len(points), 1)
-    slot = plot_w / n
-    bar = max(slot * 0.8, 1)
-    for i, p in enumerate(points):
-        x = left + i * slot + (slot - bar) / 2
-        h_all = plot_h * p.created / peak
-        h_ok = plot_h * p.succeeded / peak
-        tip = escape(f"{p.day:%Y-%m-%d}: {p.created} payments, {p.succeeded} succeeded")
-        body.append(
-            f'<g class="day" data-day="{p.day:%Y-%m-%d}" data-created="{p.created}" '
-            f'data-succeeded="{p.succeeded}"><title>{tip}</title>'
-            f'<rect x="{x:.1f}" y="{top + plot_h - h_all:.1f}" width="{bar:.1f}" '
-            f'height="{h_all:.1f}" fill="{GREY}"/>'
-            f'<rect x="{x:.1f}" y="{top + plot_h - h_ok:.1f}" width="{bar:.1f}" '
-            f'height="{h_ok:.1f}" fill="{GREEN}"/></g>'
-        )
-    for i in sorted({0, n // 2, n - 1}) if points else []:
-        x = left + i * slot + slot / 2
-        body.append(
-            f'<text x="{x:.1f}" y="{height - 8}" text-anchor="middle" fill="{TEXT}">'
-            f"{points[i].day:%d %b}</text>"
-        )
-    return _svg(width, height, "Payments per day", body, "chart-daily")
-
-
-def horizontal_bars_svg(
-    rows: Sequence[tuple[str, float, str, str]], *, label: str, width: int = 280
-) -> SafeString:
+def horizontal_bars_chart(rows: Sequence[tuple[str, float, str, str]], *, label: str) -> SafeString:
     """Draw one labelled bar per row: (name, value, colour, value text)."""
-    row_h, name_w, value_w = 26, 86, 110
-    height = max(len(rows), 1) * row_h + 8
-    peak = max((v for _, v, _, _ in rows), default=0) or 1
-    body: list[str] = []
     if not rows:
-        body.append(f'<text x="4" y="18" fill="{TEXT}">No data in this range</text>')
-    for i, (name, value, colour, text) in enumerate(rows):
-        y = 4 + i * row_h
-        w = (width - name_w - value_w) * value / peak
-        body.append(
-            f'<g class="bar" data-name="{escape(name)}" data-value="{value:g}">'
-            f"<title>{escape(name)}: {escape(text)}</title>"
-            f'<text x="0" y="{y + 15}" fill="{TEXT}">{escape(name)}</text>'
-            f'<rect x="{name_w}" y="{y + 3}" width="{max(w, 1):.1f}" height="{row_h - 8}" '
-            f'rx="2" fill="{colour}"/>'
-            f'<text x="{name_w + w + 6:.1f}" y="{y + 15}" fill="{TEXT}">{escape(text)}</text></g>'
+        return format_html(
+            '<p class="chart chart-bars empty muted" aria-label="{}">No data in this range.</p>',
+            label,
         )
-    return _svg(width, height, label, body, "chart-bars", font_size=13)
+    peak = max(v for _, v, _, _ in rows) or 1
+    items = format_html_join(
+        "",
+        '<li class="bar" data-name="{}" data-value="{}"><span class="name">{}</span>'
+        '<span class="track"><span class="fill" style="width:{}%;background:{}"></span></span>'
+        '<span class="value">{}</span></li>',
+        (
+            (name, f"{value:g}", name, f"{max(100 * value / peak, 1):.1f}", colour, text)
+            for name, value, colour, text in rows
+        ),
+    )
+    return format_html('<ul class="chart chart-bars" aria-label="{}">{}</ul>', label, items)
 
 
 def rate_ring_svg(rate: float | None, *, label: str, detail: str, size: int = 140) -> SafeString:
@@ -129,10 +114,23 @@ def rate_ring_svg(rate: float | None, *, label: str, detail: str, size: int = 14
         f'<circle cx="{centre}" cy="{centre}" r="{r:.1f}" fill="none" stroke="{BLUE}" '
         f'stroke-width="{stroke}" stroke-dasharray="{filled:.1f} {c:.1f}" '
         f'transform="rotate(-90 {centre} {centre})"/>',
-        f'<text x="{centre}" y="{centre + 6}" text-anchor="middle" font-size="20" '
+        f'<text x="{centre}" y="{centre + 7}" text-anchor="middle" font-size="22" '
         f'font-weight="600" fill="{TEXT}" class="rate-value">{text}</text>',
     ]
-    return _svg(size, size, label, body, "chart-ring")
+    return mark_safe(  # noqa: S308 - every interpolated label is escaped above
+        f'<svg class="chart chart-ring" viewBox="0 0 {size} {size}" width="{size}" '
+        f'height="{size}" role="img" aria-label="{escape(label)}: {escape(text)}" '
+        f'xmlns="http://www.w3.org/2000/svg" font-family="system-ui, sans-serif">'
+        + "".join(body)
+        + "</svg>"
+    )
+
+
+def _currency_text(row) -> str:
+    text = f"{row.count} payment{'s' if row.count != 1 else ''}"
+    if row.succeeded:
+        text += f" · {amount_format(row.succeeded_amount, row.currency)} {row.currency} paid"
+    return text
 
 
 def dashboard_charts(stats) -> dict[str, str]:
@@ -141,14 +139,11 @@ def dashboard_charts(stats) -> dict[str, str]:
         (PaymentStatus(s).label, n, STATUS_COLOURS.get(s, GREY), f"{n}")
         for s, n in stats.by_status.items()
     ]
-    currency_rows = [
-        (c.currency, c.count, BLUE, f"{c.count} · {c.succeeded_amount:,.2f} paid")
-        for c in stats.by_currency
-    ]
+    currency_rows = [(c.currency, c.count, BLUE, _currency_text(c)) for c in stats.by_currency]
     return {
-        "chart_daily": daily_volume_svg(stats.days),
-        "chart_status": horizontal_bars_svg(status_rows, label="Payments by status"),
-        "chart_currency": horizontal_bars_svg(currency_rows, label="Payments by currency"),
+        "chart_daily": daily_volume_chart(stats.days),
+        "chart_status": horizontal_bars_chart(status_rows, label="Payments by status"),
+        "chart_currency": horizontal_bars_chart(currency_rows, label="Payments by currency"),
         "chart_conversion": rate_ring_svg(
             stats.conversion,
             label="Conversion",

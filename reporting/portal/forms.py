@@ -1,4 +1,4 @@
-"""Portal filter forms: parse query strings once, so the list, the CSV and the charts agree."""
+"""Portal forms: filters parsed once (list, CSV and charts agree) and the Developers page."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import datetime as dt
 
 from django import forms
 from django.utils import timezone
+from rest_framework.exceptions import ValidationError as DrfValidationError
 
+from payments.api.inputs import PostbackUrlField
 from payments.models import PaymentStatus
 
 MODE_CHOICES = [("live", "Live"), ("test", "Test (sandbox)")]
@@ -30,9 +32,6 @@ class PaymentFilterForm(forms.Form):
     def clean_q(self) -> str:
         return self.cleaned_data["q"].strip()
 
-    def clean_mode(self) -> str:
-        return self.cleaned_data["mode"] or "live"
-
     def filters(self) -> dict:
         """Return the cleaned filters, or all-defaults when the query string is invalid."""
         if self.is_valid():
@@ -43,7 +42,7 @@ class PaymentFilterForm(forms.Form):
             "currency": "",
             "date_from": None,
             "date_to": None,
-            "mode": "live",
+            "mode": "",
         }
 
 
@@ -64,7 +63,7 @@ class DashboardFilterForm(forms.Form):
             date_from, date_to = date_to, date_from
         if (date_to - date_from).days >= DASHBOARD_MAX_DAYS:
             date_from = date_to - dt.timedelta(days=DASHBOARD_MAX_DAYS - 1)
-        data.update(date_from=date_from, date_to=date_to, mode=data.get("mode") or "live")
+        data.update(date_from=date_from, date_to=date_to, mode=data.get("mode") or "")
         data["status"] = data.get("status") or ""
         return data
 
@@ -72,3 +71,48 @@ class DashboardFilterForm(forms.Form):
         if self.is_valid():
             return dict(self.cleaned_data)
         return DashboardFilterForm(data={}).filters()
+
+
+class TokenCreateForm(forms.Form):
+    """Create an API key from the Developers page."""
+
+    mode = forms.ChoiceField(choices=MODE_CHOICES, initial="test", label="Mode")
+    label = forms.CharField(
+        required=False, max_length=100, label="Label", help_text="e.g. 'shop server'"
+    )
+
+
+class ReauthForm(forms.Form):
+    """Ask for the login's password again before a secret is shown or replaced."""
+
+    password = forms.CharField(
+        label="Your password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("That password is not right.", code="wrong_password")
+        return password
+
+
+class PostbackTestForm(forms.Form):
+    """The URL a test postback goes to, checked by the same rules as init-payment's."""
+
+    url = forms.CharField(
+        label="Postback URL",
+        max_length=2048,
+        widget=forms.URLInput(attrs={"placeholder": "https://shop.example/postbacks"}),
+    )
+
+    def clean_url(self) -> str:
+        try:
+            return PostbackUrlField().run_validation(self.cleaned_data["url"].strip())
+        except DrfValidationError as exc:
+            detail = exc.detail if isinstance(exc.detail, list) else [exc.detail]
+            raise forms.ValidationError([str(d) for d in detail]) from None

@@ -13,9 +13,10 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from payments.currencies import amount_format
 from payments.delivery.resend import delivery_resend
 from payments.models import Merchant, Payment, PaymentStatus
-from reporting.portal.base import portal_context, portal_view
+from reporting.portal.base import portal_context, portal_mode, portal_view
 from reporting.portal.forms import PaymentFilterForm
 from reporting.portal.selectors import (
     delivery_for_merchant,
@@ -30,12 +31,12 @@ CSV_COLUMNS = [
     ("payment_id", lambda p: p.public_id),
     ("merchant_id", lambda p: p.merchant_reference or ""),
     ("status", lambda p: p.status),
-    ("amount", lambda p: _decimal(p.amount)),
+    ("amount", lambda p: amount_format(p.amount, p.currency)),
     ("currency", lambda p: p.currency),
-    ("provider_amount", lambda p: _decimal(p.provider_amount)),
+    ("provider_amount", lambda p: _amount(p.provider_amount, p.provider_currency)),
     ("provider_currency", lambda p: p.provider_currency),
     ("exchange_rate", lambda p: _decimal(p.exchange_rate)),
-    ("paid_amount", lambda p: _decimal(p.paid_amount)),
+    ("paid_amount", lambda p: _paid(p)),
     ("customer_email", lambda p: p.customer_email),
     ("customer_name", lambda p: p.customer_name),
     ("provider", lambda p: p.provider),
@@ -50,6 +51,17 @@ FREE_TEXT_COLUMNS = {"merchant_id", "customer_email", "customer_name"}
 
 def _decimal(value) -> str:
     return "" if value is None else format(value.normalize(), "f")
+
+
+def _amount(value, currency: str) -> str:
+    return "" if value is None else amount_format(value, currency)
+
+
+def _paid(payment: Payment) -> str:
+    """Only money that was paid: a declined or expired payment has no paid amount."""
+    if payment.status != PaymentStatus.SUCCEEDED or payment.paid_amount is None:
+        return ""
+    return amount_format(payment.paid_amount, payment.paid_currency or payment.currency)
 
 
 def csv_safe(value: str) -> str:
@@ -83,12 +95,15 @@ def payments(request: HttpRequest, merchant: Merchant) -> HttpResponse:
     """List the merchant's payments with search, filters and pagination."""
     form = PaymentFilterForm(data=request.GET)
     filters = form.filters()
+    filters["mode"] = mode = portal_mode(request, merchant)
     page = Paginator(payment_list(merchant=merchant, **filters), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     context = portal_context(
         request,
         merchant,
+        mode=mode,
+        section="payments",
         form=form,
         filters=filters,
         page=page,
@@ -107,6 +122,7 @@ def payments_csv(request: HttpRequest, merchant: Merchant) -> StreamingHttpRespo
     page and mangles non-ASCII shopper names; every CSV reader that knows UTF-8 skips it.
     """
     filters = PaymentFilterForm(data=request.GET).filters()
+    filters["mode"] = portal_mode(request, merchant)
     queryset = payment_list(merchant=merchant, **filters)
     writer = csv.writer(_Echo())
 
@@ -128,7 +144,12 @@ def payment(request: HttpRequest, merchant: Merchant, public_id: str) -> HttpRes
     if found is None:
         raise Http404("no such payment")
     context = portal_context(
-        request, merchant, payment=found, events=found.events.all(), now=dt.datetime.now(tz=dt.UTC)
+        request,
+        merchant,
+        section="payments",
+        payment=found,
+        events=found.events.all(),
+        now=dt.datetime.now(tz=dt.UTC),
     )
     return render(request, "portal/payment_detail.html", context)
 

@@ -12,11 +12,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from payments.models import (
+    ApiToken,
     DeliveryAttempt,
     DeliveryStatus,
     Merchant,
@@ -52,6 +53,11 @@ def portal_merchant_for_user(*, user, selected_merchant_id: int | None) -> Merch
                 return found
         return membership.merchant if membership else None
     return None
+
+
+def merchant_has_live_payments(*, merchant: Merchant) -> bool:
+    """Whether the merchant has taken any live payment yet (the portal's default mode)."""
+    return Payment.objects.filter(merchant=merchant, is_test=False).exists()
 
 
 def _day_bounds(*, date_from: dt.date | None, date_to: dt.date | None) -> dict:
@@ -246,3 +252,38 @@ def dashboard_stats(
         .values_list("status", "n")
     )
     return stats
+
+
+def developer_tokens(*, merchant: Merchant) -> QuerySet:
+    """Return the merchant's API keys, active first, newest first (never their digests)."""
+    return (
+        ApiToken.objects.filter(merchant=merchant)
+        .defer("digest")
+        .order_by(F("revoked_at").asc(nulls_first=True), "-created_at")
+    )
+
+
+def developer_recent_deliveries(*, merchant: Merchant, mode: str, limit: int = 20) -> list:
+    """Return the merchant's latest postbacks in `mode`, each with its attempts."""
+    return list(
+        PostbackDelivery.objects.filter(
+            payment__merchant=merchant, payment__is_test=(mode == "test")
+        )
+        .select_related("payment")
+        .prefetch_related(
+            Prefetch("attempts", queryset=DeliveryAttempt.objects.order_by("started_at"))
+        )
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def developer_last_postback_url(*, merchant: Merchant) -> str:
+    """Return the postback URL the merchant used last, to prefill the test form."""
+    return (
+        Payment.objects.filter(merchant=merchant)
+        .exclude(postback_url="")
+        .order_by("-created_at")
+        .values_list("postback_url", flat=True)
+        .first()
+        or ""
+    )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.urls import path
 
+from reporting.portal import developers, views
 from reporting.portal import payments as views_payments
-from reporting.portal import views
 
 app_name = "portal"
 
@@ -25,4 +25,10 @@ urlpatterns = [
         views_payments.postback_resend,
         name="delivery_resend",
     ),
+    path("developers/", developers.developers, name="developers"),
+    path("developers/keys/", developers.token_create, name="token_create"),
+    path("developers/keys/<int:token_id>/revoke/", developers.token_revoke, name="token_revoke"),
+    path("developers/secret/reveal/", developers.secret_reveal, name="secret_reveal"),
+    path("developers/secret/rotate/", developers.secret_rotate, name="secret_rotate"),
+    path("developers/postback-test/", developers.postback_test, name="postback_test"),
 ]

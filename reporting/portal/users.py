@@ -86,3 +86,12 @@ def portal_invite_send(*, user) -> str:
     )
     logger.info("portal invite sent to %s", _mask_email(user.email))
     return url
+
+
+def portal_invite_send_on_commit(*, user) -> None:
+    """E-mail the invite once the surrounding transaction commits (never inside it).
+
+    The admin saves inside a transaction: sending there would mail a link for a user that
+    a rollback then removes, and would hold the transaction open during SMTP.
+    """
+    transaction.on_commit(lambda: portal_invite_send(user=user))

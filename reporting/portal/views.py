@@ -17,6 +17,7 @@ from reporting.portal.base import (
     SESSION_MERCHANT_KEY,
     portal_context,
     portal_login_required,
+    portal_mode,
     portal_view,
 )
 from reporting.portal.forms import DashboardFilterForm
@@ -50,10 +51,13 @@ def dashboard(request: HttpRequest, merchant: Merchant) -> HttpResponse:
     """Show the native charts, and the Metabase embed under them when configured."""
     form = DashboardFilterForm(data=request.GET or None)
     filters = form.filters() if request.GET else DashboardFilterForm(data={}).filters()
+    filters["mode"] = mode = portal_mode(request, merchant)
     stats = dashboard_stats(merchant=merchant, **filters)
     context = portal_context(
         request,
         merchant,
+        mode=mode,
+        section="dashboard",
         form=form,
         filters=filters,
         stats=stats,

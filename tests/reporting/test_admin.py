@@ -22,11 +22,18 @@ def admin_client() -> Client:
     return client
 
 
-def test_admin_adds_a_portal_user_and_an_invite_is_emailed(admin_client, merchant_a):
-    response = admin_client.post(
-        "/admin/reporting/portalmembership/add/",
-        {"merchant": merchant_a.pk, "email": "Clerk@Alpha.example", "password": ""},
-    )
+def test_admin_adds_a_portal_user_and_an_invite_is_emailed_after_commit(
+    admin_client, merchant_a, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = admin_client.post(
+            "/admin/reporting/portalmembership/add/",
+            {"merchant": merchant_a.pk, "email": "Clerk@Alpha.example", "password": ""},
+        )
+    # nothing is mailed inside the admin's transaction
+    assert len(mail.outbox) == 0
+    for callback in callbacks:
+        callback()
 
     assert response.status_code == 302, response.content.decode()[:2000]
     membership = PortalMembership.objects.get()

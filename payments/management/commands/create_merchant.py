@@ -15,13 +15,20 @@ class Command(BaseCommand):
     help = "Create a merchant; its postback signing secret (whsec_…) is the last line of output."
 
     def add_arguments(self, parser):
-        parser.add_argument("slug")
-        parser.add_argument("--name", required=True)
-        parser.add_argument("--provider", required=True, choices=sorted(PROVIDERS))
+        parser.add_argument(
+            "slug", help="short unique id, e.g. acme-shop (letters, digits, - and _)"
+        )
+        parser.add_argument("--name", required=True, help="display name shown to shoppers")
+        parser.add_argument(
+            "--provider",
+            required=True,
+            choices=sorted(PROVIDERS),
+            help="upstream provider for live payments (test tokens always use the sandbox)",
+        )
 
     def handle(self, *args, slug: str, name: str, provider: str, **options):
         try:
-            merchant = merchant_create(slug=slug, name=name, provider=provider)
+            merchant = merchant_create(slug=slug, name=name, provider=provider, actor="cli")
         except MerchantError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"Created merchant {merchant.slug} ({merchant.name}) on {provider}.")

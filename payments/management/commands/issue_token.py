@@ -12,16 +12,22 @@ class Command(BaseCommand):
     help = "Issue an API token for a merchant; the key (shown once) is the last line of output."
 
     def add_arguments(self, parser):
-        parser.add_argument("slug")
-        parser.add_argument("--test", action="store_true", help="A sandbox (test-mode) token.")
-        parser.add_argument("--label", default="")
+        parser.add_argument("slug", help="the merchant's slug (see create_merchant)")
+        parser.add_argument(
+            "--test",
+            action="store_true",
+            help="issue a test token: sandbox payments only, never real money",
+        )
+        parser.add_argument(
+            "--label", default="", help="a note to recognise the token by, e.g. 'shop server'"
+        )
 
     def handle(self, *args, slug: str, test: bool, label: str, **options):
         merchant = Merchant.objects.filter(slug=slug).first()
         if merchant is None:
             raise CommandError(f"no merchant with slug {slug!r}")
         mode = TokenMode.TEST if test else TokenMode.LIVE
-        token, key = api_token_issue(merchant=merchant, mode=mode, label=label)
+        token, key = api_token_issue(merchant=merchant, mode=mode, label=label, actor="cli")
         self.stdout.write(
             f"Issued {mode} token {token.prefix}… for {merchant.slug}. It is shown once:"
         )

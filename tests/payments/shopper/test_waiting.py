@@ -28,6 +28,7 @@ def test_status_json_reports_pending_without_a_target(client):
     assert data == {
         "paymentId": payment.public_id,
         "status": "pending",
+        "statusLabel": "Waiting for confirmation",
         "final": False,
         "redirectUrl": None,
     }

@@ -72,7 +72,7 @@ def test_events_of_real_payments_arrive_with_schema_and_values(bq):
         currency="EUR",
         customer_email="Shopper@Example.com",
         customer_name="Jane Shopper",
-        provider_amount=Decimal("133.326"),
+        provider_amount=Decimal("133.33"),
         provider_currency="TUSD",
         exchange_rate=Decimal("1.0800000001"),
     )
@@ -103,7 +103,7 @@ def test_events_of_real_payments_arrive_with_schema_and_values(bq):
     assert first["provider"] == "tele"
     assert first["amount"] == Decimal("123.45")
     assert first["currency"] == "EUR"
-    assert first["provider_amount"] == Decimal("133.326")
+    assert first["provider_amount"] == Decimal("133.33")
     assert first["provider_currency"] == "TUSD"
     assert first["exchange_rate"] == Decimal("1.080000000")  # NUMERIC: 9 decimal places
     assert first["customer_email_sha256"] == hashlib.sha256(b"shopper@example.com").hexdigest()
@@ -232,7 +232,7 @@ def test_refused_rows_are_recorded_on_the_event_and_retried_until_accepted(bq):
         bigquery.SchemaField("amount", "INT64") if f.name == "amount" else f for f in EVENTS_SCHEMA
     ]
     client.create_table(bigquery.Table(bq.table, schema=drifted))
-    whole = PaymentFactory(amount=Decimal("100.00"))
+    whole = PaymentFactory(amount=Decimal("1500"), currency="JPY")  # written "1500"
     event_record(type=EventType.PAYMENT_CREATED, payment=whole)
     fractional = PaymentFactory(amount=Decimal("100.50"))
     bad = event_record(type=EventType.PAYMENT_CREATED, payment=fractional)

@@ -95,19 +95,20 @@ def test_test_mode_shows_only_sandbox_payments(merchant_a):
     assert stats.by_status == {"succeeded": 1}
 
 
-def test_dashboard_page_draws_svg_charts_from_the_merchants_data(client_a, merchant_a, merchant_b):
+def test_dashboard_page_draws_charts_from_the_merchants_data(client_a, merchant_a, merchant_b):
     make_payment(merchant=merchant_a, status="succeeded", currency="EUR")
     make_payment(merchant=merchant_a, status="failed", currency="EUR")
     make_payment(merchant=merchant_b, status="succeeded", currency="GBP")
 
     html = client_a.get("/portal/").content.decode()
 
-    assert html.count("<svg") == 5
+    assert html.count('class="chart ') == 5  # daily and two bar charts in HTML, two SVG rings
     today = timezone.localdate().isoformat()
     assert f'data-day="{today}" data-created="2" data-succeeded="1"' in html
     assert 'data-name="EUR" data-value="2"' in html
     assert "GBP" not in html
     assert ">50.0%<" in html  # conversion ring
+    assert "2 payments · " in html and " EUR paid" in html  # currency bar: count, paid amount
     assert "<script" not in html and "cdn" not in html.lower()
     assert "<iframe" not in html  # Metabase not configured
 

@@ -1,0 +1,68 @@
+"""Site-wide pages: the 404 and 500 handlers, and /favicon.ico.
+
+Errors are JSON under /api/ (the API's error shape) and branded HTML elsewhere.
+
+Shoppers land on these from a mistyped or stale payment link, so the page speaks to them
+(no Django "Not Found", no link into the developer docs); portal and docs visitors get a
+way back to where they were.
+"""
+
+from __future__ import annotations
+
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    HttpResponseServerError,
+    JsonResponse,
+)
+from django.shortcuts import render
+from django.template import loader
+from django.templatetags.static import static
+from django.views.decorators.http import require_GET
+
+
+def _api_error(*, code: str, message: str, status: int) -> JsonResponse:
+    # The API's error shape (payments.api.errors.error_body). Not imported from there:
+    # loading DRF's views from the URLconf, before the API's own modules, is an import cycle.
+    body = {"status": "error", "code": code, "message": message, "errors": {}}
+    return JsonResponse(body, status=status)
+
+
+def _area(path: str) -> str:
+    for prefix, area in (
+        ("/integration/", "shopper"),
+        ("/sandbox/", "shopper"),
+        ("/portal/", "portal"),
+        ("/docs/", "docs"),
+        ("/internal-docs/", "docs"),
+    ):
+        if path.startswith(prefix):
+            return area
+    return "site"
+
+
+def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:
+    """Answer a 404: the API's JSON error under /api/, the branded page elsewhere."""
+    if request.path.startswith("/api/"):
+        return _api_error(code="not_found", message="No such resource.", status=404)
+    return render(request, "errors/404.html", {"area": _area(request.path)}, status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Answer a 500 without touching the database or the request's context processors."""
+    if request.path.startswith("/api/"):
+        return _api_error(
+            code="internal_error", message="Internal error; it has been logged.", status=500
+        )
+    html = loader.get_template("errors/500.html").render({"area": _area(request.path)})
+    return HttpResponseServerError(html)
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Send browsers that ask for /favicon.ico to the SVG icon every page links to.
+
+    Resolved per request, not at import: the static manifest may not exist yet then.
+    """
+    return HttpResponsePermanentRedirect(static("apaygate/favicon.svg"))
