@@ -90,43 +90,43 @@ def test_merchant_logs_in_and_sees_charts_of_sandbox_payments(live_server, page,
     assert payments.filter(is_test=True, provider="sandbox").count() == 6
     assert payments.filter(status=PaymentStatus.SUCCEEDED).count() == 4
 
-    # when: the merchant logs in and looks at the sandbox data
+    # when: the merchant logs in; with no live payments yet the portal opens on test data
     page.goto(f"{live_server.url}/portal/")
     assert "/portal/login/" in page.url
     page.fill("input[name=username]", "owner@e2e-shop.example")
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r".*/portal/$"))
-    page.select_option("select[name=mode]", "test")
-    page.click("form.filters button[type=submit]")
-    page.wait_for_url(re.compile(r".*mode=test.*"))
+    assert page.locator("[data-testid=test-mode-banner]").is_visible()
+    assert page.get_attribute(".mode-switch a.test", "aria-current") == "true"
 
     # then: the charts carry the real numbers
     assert page.inner_text("[data-kpi=payments]") == "6"
     assert page.inner_text("[data-kpi=succeeded]") == "4"
     assert page.inner_text("[data-kpi=conversion]") == "67%"
-    bars = page.locator("svg.chart-daily g.day[data-created='6']")
+    bars = page.locator(".chart-daily .day[data-created='6']")
     assert bars.count() == 1
     assert bars.first.get_attribute("data-succeeded") == "4"
-    assert page.locator("svg.chart-bars g.bar[data-name='USD']").get_attribute("data-value") == "3"
+    assert page.locator(".chart-bars .bar[data-name='USD']").get_attribute("data-value") == "3"
     assert (
-        page.locator("svg.chart-bars g.bar[data-name='Succeeded']").get_attribute("data-value")
-        == "4"
+        page.locator(".chart-bars .bar[data-name='Succeeded']").get_attribute("data-value") == "4"
     )
+    # the currency bar names what was paid, in the currency's minor units
+    assert "127.25 USD paid" in page.inner_text(".chart-bars .bar[data-name='USD']")
     assert page.locator("svg.chart-ring .rate-value").first.text_content() == "66.7%"
-    assert page.locator("svg.chart").count() == 5
-    for svg in page.locator("svg.chart").all():
-        box = svg.bounding_box()
+    assert page.locator(".chart").count() == 5
+    for chart in page.locator(".chart").all():
+        box = chart.bounding_box()
         assert box and box["width"] > 100 and box["height"] > 50
     dashboard_png = screenshot_dir / "portal-dashboard.png"
     page.screenshot(path=str(dashboard_png), full_page=True)
 
     # and the payments list shows them, with non-ASCII names intact
-    page.click("text=Payments")
-    page.select_option("select[name=mode]", "test")
-    page.click("form.filters button[type=submit]")
-    page.wait_for_url(re.compile(r".*mode=test.*"))
+    page.click(".portal-nav >> text=Payments")
+    page.wait_for_url(re.compile(r".*/portal/payments/$"))
     assert page.locator("tr[data-payment]").count() == 6
+    amounts = page.locator("td[data-amount]").evaluate_all("els => els.map(e => e.dataset.amount)")
+    assert sorted(amounts) == sorted(["19.99", "5.00", "120.00", "42.50", "7.25", "60.00"])
     assert page.locator("text=東京 太郎").count() == 1
     page.screenshot(path=str(screenshot_dir / "portal-payments.png"), full_page=True)
     assert dashboard_png.stat().st_size > 10_000

@@ -23,7 +23,9 @@ def test_waiting_page_forwards_to_the_merchant_when_the_payment_succeeds(
     page.goto(f"{live_server.url}/integration/status?id={payment.public_id}")
     page.wait_for_selector("#waiting")
     page.screenshot(path=str(screenshot_dir / "1-waiting.png"), full_page=True)
-    assert page.text_content("#status-text") == "pending"
+    assert (
+        page.text_content("#status-text") == "Waiting for confirmation"
+    )  # words, not our status code
 
     # the provider confirms (inside Telegram, say) while the shopper waits here
     assert postback_receive(provider_key="sandbox", raw=sandbox_raw(payment)).code == "applied"
