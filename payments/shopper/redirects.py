@@ -17,9 +17,8 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from payments.kv import kv_get, kv_store, redirect_entry
+from payments.kv import kv_get
 from payments.models import EventType, PaymentStatus
-from payments.selectors import payment_get_by_public_id
 from payments.shopper.event_buffer import shopper_event_buffer
 from payments.state import CLOSED_STATUSES
 
@@ -31,15 +30,8 @@ NOT_PAYABLE = CLOSED_STATUSES | {PaymentStatus.CREATED}
 def _entry(public_id: str) -> dict | None:
     if not public_id or len(public_id) > 64:
         return None
-    entry = kv_get(public_id)
-    if entry is not None:
-        return entry
-    payment = payment_get_by_public_id(public_id=public_id)
-    if payment is None:
-        return None
-    if payment.status == PaymentStatus.PENDING:
-        kv_store(payment)
-    return redirect_entry(payment)
+    # kv_get already falls back to the database (and refills a pending entry).
+    return kv_get(public_id)
 
 
 def _not_found(request):

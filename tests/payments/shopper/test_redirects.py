@@ -101,3 +101,11 @@ def test_pay_after_the_status_changed_shows_the_status_not_the_stale_kv_entry(
     response = client.get(f"/integration/pay?id={payment.public_id}")
     assert response.status_code == 200
     assert b"succeeded" in response.content
+
+
+def test_an_unknown_id_costs_one_query(client, django_assert_num_queries):
+    # the KV miss falls back to the database once (kv_get), not once more in the view
+    with django_assert_num_queries(1):
+        response = client.get("/integration/pay?id=pay_doesnotexist")
+
+    assert response.status_code == 404
