@@ -1,6 +1,9 @@
 """Site-wide pages: the 404 and 500 handlers, and /favicon.ico.
 
-Errors are JSON under /api/ (the API's error shape) and branded HTML elsewhere.
+Errors are JSON under /api/ (the API's error shape) and branded HTML elsewhere. When the
+500 handler finds that the error was PostgreSQL being out of reach (down, restarting, out
+of connections), it answers 503 with Retry-After instead: the visitor is told to retry,
+and a provider's postback is retried by the provider.
 
 Shoppers land on these from a mistyped or stale payment link, so the page speaks to them
 (no Django "Not Found", no link into the developer docs); portal and docs visitors get a
@@ -8,6 +11,9 @@ way back to where they were.
 """
 
 from __future__ import annotations
+
+import logging
+import sys
 
 from django.http import (
     HttpRequest,
@@ -20,6 +26,10 @@ from django.shortcuts import render
 from django.template import loader
 from django.templatetags.static import static
 from django.views.decorators.http import require_GET
+
+from payments.errors import DATABASE_RETRY_AFTER_SECONDS, database_unavailable
+
+logger = logging.getLogger(__name__)
 
 
 def _api_error(*, code: str, message: str, status: int) -> JsonResponse:
@@ -50,13 +60,35 @@ def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """Answer a 500 without touching the database or the request's context processors."""
+    """Answer a 500 without touching the database or the request's context processors.
+
+    Django calls this handler while the exception is being handled, so sys.exc_info() names
+    it; that is how an unreachable database, raised in a view or a middleware, becomes a 503.
+    """
+    if database_unavailable(sys.exc_info()[1]):
+        return service_unavailable(request)
     if request.path.startswith("/api/"):
         return _api_error(
             code="internal_error", message="Internal error; it has been logged.", status=500
         )
     html = loader.get_template("errors/500.html").render({"area": _area(request.path)})
     return HttpResponseServerError(html)
+
+
+def service_unavailable(request: HttpRequest) -> HttpResponse:
+    """503 with Retry-After: JSON under /api/ (provider postbacks included), a page elsewhere."""
+    logger.error("database unavailable, answering 503 for %s", request.path)
+    if request.path.startswith("/api/"):
+        response: HttpResponse = _api_error(
+            code="service_unavailable",
+            message="Temporarily unavailable; nothing was changed. Retry shortly.",
+            status=503,
+        )
+    else:
+        html = loader.get_template("errors/503.html").render({"area": _area(request.path)})
+        response = HttpResponse(html, status=503)
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
 
 
 @require_GET

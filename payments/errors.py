@@ -7,9 +7,14 @@ API's exception handler renders it without a translation table.
 
 from __future__ import annotations
 
+from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions
 
-__all__ = ["ApiError"]
+__all__ = ["DATABASE_RETRY_AFTER_SECONDS", "ApiError", "database_unavailable"]
+
+# What a client is told to wait (Retry-After) when PostgreSQL cannot be reached: long enough
+# for a restart or a fail-over to finish, short enough that a shopper's reload works.
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 
 class ApiError(exceptions.APIException):
@@ -23,3 +28,15 @@ class ApiError(exceptions.APIException):
         self.code = code
         self.message = message
         self.errors = errors or {}
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    """Whether `exc` means PostgreSQL cannot serve us right now, rather than a bug of ours.
+
+    OperationalError covers a server that is down or restarting, refused connections ("too
+    many clients already"), a dropped connection, a statement timeout and a deadlock;
+    InterfaceError a connection already closed under us. All are temporary: the request is
+    answered 503 with Retry-After, never 500, and nothing was written (the transaction did
+    not commit). Integrity and programming errors stay 500s: they are ours to fix.
+    """
+    return isinstance(exc, OperationalError | InterfaceError)

@@ -1,7 +1,8 @@
 """Every API error is JSON: `{"status": "error", "code", "message", "errors"}`.
 
-DRF's exceptions are mapped here (exception handler), and so are Django's own 404/500
-pages under `/api/`, so a merchant never has to parse HTML.
+DRF's exceptions are mapped here (exception handler); Django's own 404/500 pages under
+`/api/` are JSON too (apaygate/pages.py), so a merchant never has to parse HTML. A database
+that cannot be reached is a 503 with Retry-After, not a 500 (payments.errors).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler
 
-from payments.errors import ApiError
+from payments.errors import DATABASE_RETRY_AFTER_SECONDS, ApiError, database_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ def api_exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge(settings.API_MAX_BODY_BYTES)
+    if database_unavailable(exc):
+        return database_unavailable_response(exc)
     response = exception_handler(exc, context)
     if response is None:
         logger.exception("unhandled API error", exc_info=exc)
@@ -98,19 +101,19 @@ def api_exception_handler(exc, context):
     return response
 
 
-def json_404(request, exception=None):
-    """Django's 404 handler: JSON under /api/, the HTML page elsewhere."""
-    if request.path.startswith("/api/"):
-        return JsonResponse(error_body(code="not_found", message="No such resource."), status=404)
-    from django.views.defaults import page_not_found
+def database_unavailable_response(exc: BaseException) -> JsonResponse:
+    """503 `service_unavailable` with Retry-After: the database is down or out of connections.
 
-    return page_not_found(request, exception)
-
-
-def json_500(request):
-    if request.path.startswith("/api/"):
-        body = error_body(code="internal_error", message="Internal error; it has been logged.")
-        return JsonResponse(body, status=500)
-    from django.views.defaults import server_error
-
-    return server_error(request)
+    Logged as one line, without a traceback: the cause is the database's, and the readiness
+    probe (/readyz) and the database's own metrics say more than a stack would.
+    """
+    logger.error("database unavailable, answering 503: %s", type(exc).__name__)
+    response = JsonResponse(
+        error_body(
+            code="service_unavailable",
+            message="Temporarily unavailable; nothing was changed. Retry shortly.",
+        ),
+        status=503,
+    )
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
