@@ -96,7 +96,7 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 # Persistent connections: a new PostgreSQL connection per request costs more than the
-# redirect view itself (see bench/bench_api.py).
+# redirect view itself (bench/bench_gateway.py measures the redirect against a raw app).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
