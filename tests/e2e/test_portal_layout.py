@@ -210,6 +210,7 @@ def test_portal_pages_fit_the_screen_with_readable_charts(
         "payments": "/portal/payments/",
         "payment-detail": f"/portal/payments/{payment.public_id}/",
         "developers": "/portal/developers/",
+        "live-empty-dashboard": "/portal/?mode=live",  # last: it switches the session to live
     }
 
     measured = {}
