@@ -76,3 +76,22 @@ def test_a_page_with_payments_shows_the_charts_and_no_empty_state(client_a, merc
 
     assert 'data-testid="empty-state"' not in body
     assert body.count('class="chart ') == 5
+
+
+def test_a_payments_page_follows_the_payment_and_switches_to_the_list(client_a, merchant_a):
+    test_payment = make_payment(merchant=merchant_a, is_test=True)
+    client_a.get("/portal/?mode=live")
+
+    response = client_a.get(f"/portal/payments/{test_payment.public_id}/")
+
+    body = response.content.decode()
+    assert response.context["mode"] == "test"
+    assert BANNER in body and "This is a sandbox payment" in body
+    assert 'href="/portal/payments/?mode=live" data-mode="live"' in body
+    assert client_a.get("/portal/payments/").context["mode"] == "live"  # the choice is kept
+
+
+def test_the_switch_keeps_the_lists_filters(client_a, merchant_a):
+    body = client_a.get("/portal/payments/?status=failed&page=2").content.decode()
+
+    assert 'href="?status=failed&amp;mode=live" data-mode="live"' in body
