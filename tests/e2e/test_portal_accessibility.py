@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from payments.delivery.attempts import delivery_attempt
@@ -147,6 +149,7 @@ def test_portal_pages_have_no_serious_axe_violations_and_work_by_keyboard(
         "payment": f"/portal/payments/{shop.public_id}/",
         "developers": "/portal/developers/",
         "dashboard-live-empty": "/portal/?mode=live",
+        "password-change": "/portal/password/",
     }
     for name, path in pages.items():
         page.goto(base + path)
@@ -175,6 +178,33 @@ def test_portal_pages_have_no_serious_axe_violations_and_work_by_keyboard(
     assert page.locator(".account .menu").is_visible()
     _check(page, "account-menu", problems)
     page.screenshot(path=str(screenshot_dir / f"account-menu-{width}.png"))
+    context.close()
+
+    assert problems == {}
+
+
+@pytest.mark.parametrize("device", list(WIDTHS))
+def test_the_staff_merchant_picker_has_no_serious_axe_violations(
+    device, shop, live_server, browser
+):
+    staff = get_user_model().objects.create_user(
+        username="staff@gate.example", email="staff@gate.example", password=PASSWORD,
+        is_staff=True,
+    )  # fmt: skip
+    staff.user_permissions.add(Permission.objects.get(codename="view_payment"))
+    context = browser.new_context(viewport={"width": WIDTHS[device], "height": HEIGHT})
+    page = context.new_page()
+    page.goto(f"{live_server.url}/portal/login/")
+    page.fill("input[name=username]", "staff@gate.example")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/portal/merchants/")
+    problems: dict[str, object] = {}
+
+    _check(page, "merchant picker", problems)
+    page.get_by_role("button", name="Open").click()
+    page.wait_for_url(f"{live_server.url}/portal/")
+    _check(page, "dashboard as staff", problems)
     context.close()
 
     assert problems == {}
