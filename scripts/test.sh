@@ -16,4 +16,6 @@ bash scripts/ensure-system-packages.sh
 # The merchant SDKs: npm install from lock files, strict tsc, node --test, workerd runs,
 # npm pack and the examples' builds. Their live-gateway suites run under pytest (tests/sdk).
 bash scripts/test-sdk.sh
+# axe-core for the accessibility browser tests (tests/e2e/axe.py).
+npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error
 .venv/bin/pytest "$@"

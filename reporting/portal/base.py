@@ -7,7 +7,7 @@ from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -74,24 +74,33 @@ def portal_mode(request: HttpRequest, merchant: Merchant) -> str:
     return "live" if merchant_has_live_payments(merchant=merchant) else "test"
 
 
-def portal_query(request: HttpRequest, **changes) -> str:
-    """Return the current query string with `changes` applied (for the live/test switch)."""
-    params = request.GET.copy()
+def portal_query(query: QueryDict | dict, **changes) -> str:
+    """Return `query` as a query string with `changes` applied (for the live/test switch)."""
+    params = QueryDict(mutable=True)
+    params.update(query)
     params.pop("page", None)
     for name, value in changes.items():
         params[name] = value
     return params.urlencode()
 
 
-def portal_context(request: HttpRequest, merchant: Merchant, **extra) -> dict:
-    """Return the template context every portal page needs (merchant, switcher, mode)."""
+def portal_context(
+    request: HttpRequest, merchant: Merchant, *, switch_path: str = "", **extra
+) -> dict:
+    """Return the template context every portal page needs (merchant, switcher, mode).
+
+    The live/test switch reloads the page with `?mode=`; a page that shows one payment
+    passes `switch_path` (the list) instead, since switching cannot change that payment.
+    """
     is_staff = portal_user_is_gateway_staff(user=request.user)
     mode = extra.pop("mode", None) or portal_mode(request, merchant)
+    query = {} if switch_path else request.GET
     return {
         "merchant": merchant,
         "mode": mode,
-        "live_query": portal_query(request, mode="live"),
-        "test_query": portal_query(request, mode="test"),
+        "switch_path": switch_path,
+        "live_query": portal_query(query, mode="live"),
+        "test_query": portal_query(query, mode="test"),
         "is_gateway_staff": is_staff,
         "switch_merchants": (
             Merchant.objects.only("id", "slug", "name").order_by("slug") if is_staff else []

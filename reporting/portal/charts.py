@@ -31,6 +31,11 @@ BLUE = "#1d4ed8"
 TEXT = "#1e293b"
 
 
+def percent_text(rate: float | None) -> str:
+    """Write a rate (0..1) as the dashboard shows it everywhere: "66.7%", or "n/a"."""
+    return "n/a" if rate is None else f"{rate * 100:.1f}%"
+
+
 def _nice_max(value: float) -> float:
     """Round an axis maximum up to 1, 2 or 5 x 10^n so gridlines land on round numbers."""
     if value <= 0:
@@ -73,7 +78,7 @@ def daily_volume_chart(points: Sequence[DayPoint]) -> SafeString:
         '<div class="plot">{}</div><div class="x-axis" aria-hidden="true">{}</div></figure>',
         summary,
         f"{peak:g}",
-        f"{peak / 2:g}",
+        f"{peak // 2:g}" if peak % 2 == 0 else "",  # payments come whole: no "0.5" tick
         columns,
         x_labels,
     )
@@ -106,7 +111,7 @@ def rate_ring_svg(rate: float | None, *, label: str, detail: str, size: int = 14
     c = 2 * math.pi * r
     filled = c * (rate or 0)
     centre = size / 2
-    text = "n/a" if rate is None else f"{rate * 100:.1f}%"
+    text = percent_text(rate)
     body = [
         f"<title>{escape(label)}: {escape(text)} ({escape(detail)})</title>",
         f'<circle cx="{centre}" cy="{centre}" r="{r:.1f}" fill="none" stroke="#e2e8f0" '
@@ -134,13 +139,14 @@ def _currency_text(row) -> str:
 
 
 def dashboard_charts(stats) -> dict[str, str]:
-    """Draw the portal dashboard's five charts from `reporting.portal.selectors.dashboard_stats`."""
+    """Draw the dashboard's five charts (and the conversion figure) from `dashboard_stats`."""
     status_rows = [
         (PaymentStatus(s).label, n, STATUS_COLOURS.get(s, GREY), f"{n}")
         for s, n in stats.by_status.items()
     ]
     currency_rows = [(c.currency, c.count, BLUE, _currency_text(c)) for c in stats.by_currency]
     return {
+        "conversion_text": percent_text(stats.conversion),
         "chart_daily": daily_volume_chart(stats.days),
         "chart_status": horizontal_bars_chart(status_rows, label="Payments by status"),
         "chart_currency": horizontal_bars_chart(currency_rows, label="Payments by currency"),

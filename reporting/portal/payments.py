@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -146,6 +147,9 @@ def payment(request: HttpRequest, merchant: Merchant, public_id: str) -> HttpRes
     context = portal_context(
         request,
         merchant,
+        # The banner and the switch follow the payment shown, not the list's last mode.
+        mode="test" if found.is_test else "live",
+        switch_path=reverse("portal:payments"),
         section="payments",
         payment=found,
         events=found.events.all(),

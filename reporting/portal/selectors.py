@@ -55,9 +55,14 @@ def portal_merchant_for_user(*, user, selected_merchant_id: int | None) -> Merch
     return None
 
 
+def merchant_has_payments(*, merchant: Merchant, mode: str) -> bool:
+    """Whether the merchant has any payment in `mode` ("live" or "test"), at any date."""
+    return Payment.objects.filter(merchant=merchant, is_test=(mode == "test")).exists()
+
+
 def merchant_has_live_payments(*, merchant: Merchant) -> bool:
     """Whether the merchant has taken any live payment yet (the portal's default mode)."""
-    return Payment.objects.filter(merchant=merchant, is_test=False).exists()
+    return merchant_has_payments(merchant=merchant, mode="live")
 
 
 def _day_bounds(*, date_from: dt.date | None, date_to: dt.date | None) -> dict:

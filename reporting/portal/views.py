@@ -21,7 +21,11 @@ from reporting.portal.base import (
     portal_view,
 )
 from reporting.portal.forms import DashboardFilterForm
-from reporting.portal.selectors import dashboard_stats, portal_user_is_gateway_staff
+from reporting.portal.selectors import (
+    dashboard_stats,
+    merchant_has_payments,
+    portal_user_is_gateway_staff,
+)
 
 login = auth_views.LoginView.as_view(
     template_name="portal/login.html",
@@ -53,6 +57,9 @@ def dashboard(request: HttpRequest, merchant: Merchant) -> HttpResponse:
     filters = form.filters() if request.GET else DashboardFilterForm(data={}).filters()
     filters["mode"] = mode = portal_mode(request, merchant)
     stats = dashboard_stats(merchant=merchant, **filters)
+    # An empty range of a merchant who has payments asks for another range; no payments
+    # at all in this mode asks for the first one (a key, then init-payment).
+    has_payments = stats.created_all > 0 or merchant_has_payments(merchant=merchant, mode=mode)
     context = portal_context(
         request,
         merchant,
@@ -61,6 +68,7 @@ def dashboard(request: HttpRequest, merchant: Merchant) -> HttpResponse:
         form=form,
         filters=filters,
         stats=stats,
+        has_payments=has_payments,
         status_choices=PaymentStatus.choices,
         **charts.dashboard_charts(stats),
         embed_url=metabase_embed_url(merchant=merchant),

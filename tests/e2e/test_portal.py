@@ -103,7 +103,7 @@ def test_merchant_logs_in_and_sees_charts_of_sandbox_payments(live_server, page,
     # then: the charts carry the real numbers
     assert page.inner_text("[data-kpi=payments]") == "6"
     assert page.inner_text("[data-kpi=succeeded]") == "4"
-    assert page.inner_text("[data-kpi=conversion]") == "67%"
+    assert page.inner_text("[data-kpi=conversion]") == "66.7%"  # as the ring says
     bars = page.locator(".chart-daily .day[data-created='6']")
     assert bars.count() == 1
     assert bars.first.get_attribute("data-succeeded") == "4"
