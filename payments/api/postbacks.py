@@ -14,8 +14,8 @@ from payments.api.authentication import ApiTokenRateThrottle
 from payments.api.errors import ApiError
 from payments.api.inputs import PostbackUrlField
 from payments.api.schema import payment_postback_resend_schema, postback_test_schema
-from payments.delivery.attempts import delivery_send_test
 from payments.delivery.resend import ResendRefused, payment_postback_resend
+from payments.merchants import merchant_postback_test_send
 from payments.selectors import payment_get_for_merchant
 
 
@@ -85,7 +85,11 @@ class PostbackTestApi(APIView):
     def post(self, request):
         form = self.InputSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        result = delivery_send_test(merchant=request.user.merchant, url=form.validated_data["url"])
+        result = merchant_postback_test_send(  # the portal's service too: audited alike
+            merchant=request.user.merchant,
+            url=form.validated_data["url"],
+            actor=f"api:{request.user.token.prefix}",
+        )
         data = {
             "delivered": result.succeeded,
             "webhookId": result.webhook_id,

@@ -6,7 +6,14 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from payments.delivery.outbox import delivery_enqueue
-from payments.models import DeliveryStatus, EventType, PaymentEvent, PaymentStatus, PostbackDelivery
+from payments.models import (
+    AuditEntry,
+    DeliveryStatus,
+    EventType,
+    PaymentEvent,
+    PaymentStatus,
+    PostbackDelivery,
+)
 from tests.factories import MerchantFactory, PaymentFactory
 from tests.payments.intake.test_postbacks import sandbox_raw, tele_raw
 
@@ -182,6 +189,10 @@ def test_merchant_sends_a_test_postback(api, merchant, receiver, settings):
     assert body["statusCode"] == 200
     assert receiver.requests[0].verified_with == [merchant.postback_secret]
     assert receiver.requests[0].headers["webhook-id"] == body["webhookId"]
+    entry = AuditEntry.objects.get(action="postback.test")
+    assert entry.actor.startswith("api:apg_")
+    assert entry.target == f"merchant:{merchant.slug}"
+    assert entry.changes["status_code"] == 200
 
 
 def test_test_postback_to_a_private_address_is_refused(api, settings, receiver):
