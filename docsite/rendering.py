@@ -154,7 +154,9 @@ def _render(section: str, slug: str, mtime_ns: int, base_url: str) -> DocPage:
         title=title,
         order=int(order_text) if order_text.isdigit() else 1000,
         html=html,
-        toc_html=md.toc,
+        # A page without h2/h3 headings gets no "On this page" column (an empty one
+        # would take width from wide tables such as the configuration reference).
+        toc_html=md.toc if md.toc_tokens else "",
     )
 
 
