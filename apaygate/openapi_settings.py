@@ -10,6 +10,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Keep the token a reader typed into "Authorize" across reloads (in localStorage).
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # 3.1 for `webhooks`: the merchant postbacks are part of the contract.

@@ -52,11 +52,19 @@ def _area(path: str) -> str:
     return "site"
 
 
+def _error_context(path: str) -> dict[str, str]:
+    # Shoppers get the shopper chrome (no links into the gateway); portal and docs
+    # visitors the site chrome, whose header leads back to the docs and the portal.
+    area = _area(path)
+    layout = "shopper/layout.html" if area == "shopper" else "base.html"
+    return {"area": area, "layout": layout}
+
+
 def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:
     """Answer a 404: the API's JSON error under /api/, the branded page elsewhere."""
     if request.path.startswith("/api/"):
         return _api_error(code="not_found", message="No such resource.", status=404)
-    return render(request, "errors/404.html", {"area": _area(request.path)}, status=404)
+    return render(request, "errors/404.html", _error_context(request.path), status=404)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
@@ -71,7 +79,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
         return _api_error(
             code="internal_error", message="Internal error; it has been logged.", status=500
         )
-    html = loader.get_template("errors/500.html").render({"area": _area(request.path)})
+    html = loader.get_template("errors/500.html").render(_error_context(request.path))
     return HttpResponseServerError(html)
 
 

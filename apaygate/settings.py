@@ -360,8 +360,8 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [SELF],
         "script-src": [SELF, NONCE, "'unsafe-hashes'", CSP_PORTAL_ONCHANGE_HASH],
         "style-src": [SELF, "'unsafe-inline'"],
-        # ReDoc's side menu shows its "API docs by Redocly" logo from their CDN.
-        "img-src": [SELF, "data:", "https://cdn.redoc.ly/redoc/logo-mini.svg"],
+        # ReDoc's CDN logo is cut out of its bundle (docsite/redoc_bundle.py).
+        "img-src": [SELF, "data:"],
         "font-src": [SELF, "data:"],
         "connect-src": [SELF],
         "worker-src": [SELF, "blob:"],  # ReDoc renders in a blob: worker

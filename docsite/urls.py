@@ -18,4 +18,5 @@ urlpatterns = [
     path("api/schema/", views.SchemaView.as_view(), name="schema"),
     path("api/docs/", views.SwaggerView.as_view(url_name="docsite:schema"), name="swagger-ui"),
     path("api/redoc/", views.RedocView.as_view(url_name="docsite:schema"), name="redoc"),
+    path("api/redoc/redoc.standalone.js", views.redoc_bundle_js, name="redoc-bundle"),
 ]

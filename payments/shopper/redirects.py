@@ -17,8 +17,10 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from payments.currencies import amount_format
 from payments.kv import kv_get
 from payments.models import EventType, PaymentStatus
+from payments.selectors import payment_get_by_public_id
 from payments.shopper.event_buffer import shopper_event_buffer
 from payments.state import CLOSED_STATUSES
 
@@ -46,14 +48,24 @@ def pay(request):
     if entry is None:
         return _not_found(request)
     if entry["status"] in NOT_PAYABLE or not entry["provider_url"]:
-        return render(
-            request,
-            "integration/closed.html",
-            {"status": entry["status"], "status_label": PaymentStatus(entry["status"]).label},
-            status=410 if entry["status"] == PaymentStatus.EXPIRED else 200,
-        )
+        return _closed(request, public_id=public_id, status=entry["status"])
     shopper_event_buffer(entry=entry, type=EventType.SHOPPER_REDIRECTED)
     return HttpResponseRedirect(entry["provider_url"])
+
+
+def _closed(request, *, public_id: str, status: str):
+    # Off the hot path (a shopper opening a settled link): one read for the merchant's
+    # name and the amount, so the page says whose payment this was.
+    payment = payment_get_by_public_id(public_id=public_id)
+    context = {"status": status, "status_label": PaymentStatus(status).label}
+    if payment is not None:
+        context |= {
+            "payment": payment,
+            "merchant_name": payment.merchant.name,
+            "amount": amount_format(payment.amount, payment.currency),
+        }
+    status_code = 410 if status == PaymentStatus.EXPIRED else 200
+    return render(request, "integration/closed.html", context, status=status_code)
 
 
 def _return(request, *, url_field: str, event_type: str):

@@ -141,10 +141,16 @@ def test_every_page_required_by_the_issue_exists():
 def test_page_renders_tables_highlighted_code_and_a_table_of_contents(client):
     html = client.get("/docs/postbacks/").content.decode()
 
-    assert "<table>" in html
-    assert 'class="highlight"' in html  # Pygments, server-side
+    assert '<table tabindex="0">' in html  # scrolls on a phone, so it takes keyboard focus
+    assert '<div class="highlight"><pre tabindex="0">' in html  # Pygments, server-side
     assert 'class="docs-toc"' in html and 'href="#verify-the-signature"' in html
     assert 'id="verify-the-signature"' in html
+
+
+def test_a_page_without_sections_has_no_empty_on_this_page_column(client, admin_client):
+    html = admin_client.get("/internal-docs/configuration/").content.decode()
+
+    assert 'class="docs-toc"' not in html
 
 
 def test_highlight_stylesheet_is_generated_by_the_app(client):

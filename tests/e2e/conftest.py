@@ -6,6 +6,7 @@ Screenshots go under `test-output/<test name>/`, which CI keeps in the work tree
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,7 @@ def page(browser):
 
 @pytest.fixture
 def screenshot_dir(request) -> Path:
-    folder = OUTPUT_ROOT / request.node.name
+    # Parametrised ids carry URLs ("[/integration/status?id=bad]"): keep them one folder.
+    folder = OUTPUT_ROOT / re.sub(r"[^\w.=-]+", "_", request.node.name).strip("_")
     folder.mkdir(parents=True, exist_ok=True)
     return folder

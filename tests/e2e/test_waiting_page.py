@@ -32,3 +32,20 @@ def test_waiting_page_forwards_to_the_merchant_when_the_payment_succeeds(
 
     page.wait_for_url("**/healthz?from=merchant-success", timeout=20_000)
     page.screenshot(path=str(screenshot_dir / "2-forwarded.png"), full_page=True)
+
+
+def test_waiting_page_shows_progress_in_words_that_fit_any_provider(
+    live_server, page, screenshot_dir
+):
+    payment = PaymentFactory(merchant=MerchantFactory(provider="sandbox", name="Corner Bookshop"))
+
+    page.goto(f"{live_server.url}/integration/status?id={payment.public_id}")
+    page.wait_for_selector("#waiting")
+    page.screenshot(path=str(screenshot_dir / "waiting.png"), full_page=True)
+
+    text = page.text_content("#waiting")
+    assert page.locator("#waiting [role=progressbar]").count() == 1
+    assert page.locator("#waiting .steps li[aria-current=step]").count() == 1
+    assert "Corner Bookshop" in text
+    assert "Telegram" not in text  # the page serves every no-redirect provider
+    assert page.text_content("#status-text") != payment.status  # words, not "pending"
