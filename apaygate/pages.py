@@ -93,7 +93,7 @@ def service_unavailable(request: HttpRequest) -> HttpResponse:
             status=503,
         )
     else:
-        html = loader.get_template("errors/503.html").render({"area": _area(request.path)})
+        html = loader.get_template("errors/503.html").render(_error_context(request.path))
         response = HttpResponse(html, status=503)
     response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
     return response
