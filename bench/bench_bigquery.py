@@ -57,7 +57,8 @@ def main() -> None:
 
     from payments.models import EventType, PaymentEvent, PaymentStatus
     from reporting.export.client import bigquery_client, bigquery_setup
-    from reporting.export.services import event_row, export_run
+    from reporting.export.rows import EVENT_ROW_VALUES, event_rows
+    from reporting.export.services import export_run
     from reporting.export.status import export_lag
     from tests.factories import MerchantFactory, PaymentFactory
     from tests.reporting.export.conftest import PROJECT, Emulator, _install_spatial_extension
@@ -133,13 +134,10 @@ def main() -> None:
 
             raw_table = f"{PROJECT}.{settings.BIGQUERY_DATASET}.raw_baseline"
             client.create_table(bigquery.Table(raw_table, schema=EVENTS_SCHEMA))
-            events = list(
-                PaymentEvent.objects.select_related("payment", "merchant").order_by("occurred_at")
-            )
+            events = list(PaymentEvent.objects.order_by("occurred_at").values(*EVENT_ROW_VALUES))
             from django.utils import timezone
 
-            now = timezone.now()
-            rows = [event_row(e, exported_at=now) for e in events]
+            rows = event_rows(events, exported_at=timezone.now())
             raw_started = time.perf_counter()
             for i in range(0, len(rows), args.batch_size):
                 chunk = rows[i : i + args.batch_size]
