@@ -1,6 +1,6 @@
 """BigQuery rows from the event log: which columns to read, how to write them, request sizes.
 
-The exporter reads plain values (`EVENT_ROW_VALUES`, one joined query) rather than model
+The exporter reads plain values (`event_values`, one joined query) rather than model
 instances: building three model objects per event was a third of the export's own time.
 """
 
@@ -14,9 +14,11 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import QuerySet, TextField
+from django.db.models.functions import Cast
 
 from payments.currencies import amount_format
+from payments.models import PaymentEvent
 
 # BigQuery accepts 10 MB per insertAll request and recommends staying near 5 MB.
 MAX_REQUEST_BYTES = 5 * 1024 * 1024 - 64 * 1024
@@ -24,7 +26,7 @@ MAX_REQUEST_BYTES = 5 * 1024 * 1024 - 64 * 1024
 ROW_OVERHEAD_BYTES = 64
 NUMERIC_QUANTUM = Decimal("0.000000001")  # BigQuery NUMERIC keeps 9 decimal places
 
-# What `event_row` reads, as `PaymentEvent.objects.values(*EVENT_ROW_VALUES)` lookups.
+# What `event_row` reads (with the payload, see `event_values`), as `values()` lookups.
 # `exported_at` is not a column we send; the backfill uses it to mark rows already there.
 EVENT_ROW_VALUES = (
     "id",
@@ -32,7 +34,6 @@ EVENT_ROW_VALUES = (
     "occurred_at",
     "status",
     "provider",
-    "payload",
     "exported_at",
     "payment_id",
     "merchant_id",
@@ -54,6 +55,15 @@ EVENT_ROW_VALUES = (
 )
 
 
+def event_values(events: QuerySet[PaymentEvent]) -> QuerySet:
+    """Read what `event_row` needs, joined in the same query.
+
+    The payload comes as PostgreSQL's own JSON text: decoding it into Python only to
+    encode it again cost a tenth of the exporter's time, and BigQuery parses it anyway.
+    """
+    return events.values(*EVENT_ROW_VALUES, payload_json=Cast("payload", TextField()))
+
+
 def _numeric(value: Decimal | None) -> str | None:
     if value is None:
         return None
@@ -67,7 +77,7 @@ def email_digest(email: str) -> str | None:
 
 
 def event_row(event: dict[str, Any], *, exported_at: str) -> dict[str, Any]:
-    """Build the BigQuery row for one event read with `EVENT_ROW_VALUES`.
+    """Build the BigQuery row for one event read by `event_values`.
 
     An event without a payment (a rejected postback) still carries its merchant when it
     has one; otherwise the payment's merchant is the event's.
@@ -97,7 +107,7 @@ def event_row(event: dict[str, Any], *, exported_at: str) -> dict[str, Any]:
         "customer_email_sha256": None,
         "customer_email": None,
         "customer_name": None,
-        "payload": json.dumps(event["payload"], cls=DjangoJSONEncoder, sort_keys=True),
+        "payload": event["payload_json"],
         "exported_at": exported_at,
     }
     if has_payment:

@@ -33,7 +33,7 @@ from reporting.export.client import (
     bigquery_existing_event_ids,
     bigquery_insert_rows,
 )
-from reporting.export.rows import EVENT_ROW_VALUES, event_rows, request_chunks
+from reporting.export.rows import event_rows, event_values, request_chunks
 from reporting.export.status import export_state as _state
 from reporting.export.status import export_state_save as _save_state
 
@@ -46,6 +46,9 @@ BACKOFF_MAX_SECONDS = 600.0
 # claims the next batch and records the previous one, so BigQuery's time and ours overlap
 # instead of adding up; two keep the server busy between answers (bench_bigquery.py).
 SENDS_IN_FLIGHT = 2
+
+# Oldest first; the id makes the order total (two events in the same microsecond).
+OLDEST_FIRST = ("occurred_at", "id")
 
 Event = dict[str, Any]  # one event as read by `EVENT_ROW_VALUES`
 
@@ -95,11 +98,8 @@ def _claim(queryset: QuerySet[PaymentEvent], *, limit: int, order: Sequence[str]
     now = timezone.now()
     free = queryset.filter(Q(export_claimed_until__isnull=True) | Q(export_claimed_until__lt=now))
     with transaction.atomic():
-        events = list(
-            free.select_for_update(skip_locked=True, of=("self",))
-            .order_by(*order)
-            .values(*EVENT_ROW_VALUES)[:limit]
-        )
+        locked = free.select_for_update(skip_locked=True, of=("self",)).order_by(*order)
+        events = list(event_values(locked)[:limit])
         if events:
             lease = timedelta(seconds=settings.BIGQUERY_CLAIM_LEASE)
             PaymentEvent.objects.filter(id__in=[e["id"] for e in events]).update(
@@ -150,11 +150,16 @@ class BatchResult:
 
 
 def _claim_waiting(batch_size: int) -> list[Event]:
-    """Lease the next batch, fresh events before refused ones (a bad row never blocks)."""
+    """Lease the next batch, fresh events before refused ones (a bad row never blocks).
+
+    One sort of the waiting events per claim. Claiming fresh events off the
+    `event_unexported_idx` index instead (then refused ones) was measured: it read fewer
+    rows but cost PostgreSQL 50-60% more CPU at 20,000 and 40,000 waiting.
+    """
     return _claim(
         PaymentEvent.objects.filter(exported_at__isnull=True),
         limit=batch_size,
-        order=("export_attempts", "occurred_at", "id"),
+        order=("export_attempts", *OLDEST_FIRST),
     )
 
 
@@ -342,7 +347,7 @@ def export_backfill(
                 Q(occurred_at__gt=last[0]) | Q(occurred_at=last[0], id__gt=last[1])
             )
         now = timezone.now()
-        page = _claim(page_qs, limit=chunk_size, order=("occurred_at", "id"))
+        page = _claim(page_qs, limit=chunk_size, order=OLDEST_FIRST)
         if not page:
             break
         last = (page[-1]["occurred_at"], page[-1]["id"])
