@@ -114,3 +114,10 @@ def test_requests_stay_under_the_size_limit_and_keep_every_row():
     for start, end in chunks:
         size = sum(len(json.dumps(r)) for r in rows[start:end])
         assert size < MAX_REQUEST_BYTES
+
+
+def test_a_batch_that_fits_goes_in_one_request_and_an_empty_one_in_none():
+    rows = [{"event_id": str(i), "payload": "x" * 1000} for i in range(2000)]
+
+    assert list(request_chunks(rows)) == [(0, 2000)]
+    assert list(request_chunks([])) == []
