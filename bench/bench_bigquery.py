@@ -294,7 +294,7 @@ def _round(
         "bare_cpu_seconds": bare_cpu,
         "rows_in_bigquery": counted.n,
         "distinct_in_bigquery": counted.d,
-        "load": os.getloadavg()[0],
+        "load": round(os.getloadavg()[0], 2),
     }
 
 

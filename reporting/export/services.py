@@ -8,6 +8,10 @@ Guarantees:
   puts the exporter in exponential backoff; nothing is ever dropped;
 - every row carries its event id as `insertId`, so a resend is de-duplicated by BigQuery,
   and the backfill first asks BigQuery which ids it already holds.
+
+Throughput (bench/bench_bigquery.py): a run keeps two batches in flight while it claims
+the next and records the last (`_drain`); a batch is read in one joined query and
+recorded with one UPDATE; the insert is tried all-or-nothing first (client.py).
 """
 
 from __future__ import annotations
