@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bench` (not part of `make test`): the gateway under its production command beside raw
-# baselines (bench/bench_gateway.py: one table, bench/results.json), then the BigQuery export.
+# baselines (bench/bench_gateway.py: one table, bench/results.json), then the BigQuery export
+# beside a bare insert loop (bench/bench_bigquery.py: merges its row into bench/results.json).
 # Needs PostgreSQL and Redis on loopback; installs Debian's wrk when missing (root).
 set -euo pipefail
 cd "$(dirname "$0")/.."

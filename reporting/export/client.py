@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+import requests
 from django.conf import settings
 from google.api_core.client_options import ClientOptions
 from google.api_core.exceptions import NotFound
@@ -130,15 +131,33 @@ def bigquery_setup(*, location: str = "US") -> SetupResult:
 def bigquery_insert_rows(*, rows: Sequence[dict], row_ids: Sequence[str]) -> dict[int, str]:
     """Stream rows into `payment_events`; return {row index: error message} for refused rows.
 
-    Rows not in the answer were accepted. `skip_invalid_rows` lets one malformed row fail
-    alone instead of taking its whole batch with it. Any exception means the request as a
-    whole was not accepted (network, quota, server error) and every row must be resent.
+    Rows not in the answer were accepted. Any exception means the request as a whole was
+    not accepted (network, quota, server error) and every row must be resent.
+
+    The first try is all-or-nothing (no `skipInvalidRows`), which costs the server one
+    conversion of the whole batch instead of one per row: the emulator spent 40% of its
+    time on that per-row pass. A batch with a bad row is refused as a whole (BigQuery
+    answers "invalid"/"stopped", the emulator a 500), and nothing of it is stored; only
+    then are the rows sent again with `skipInvalidRows`, so one malformed row fails alone
+    and its answer is the one recorded. A timeout is not retried that way: the server did
+    not answer, and the retrying request would only wait as long again.
     """
     client = bigquery_client()
+    rows, row_ids = list(rows), list(row_ids)
+    try:
+        if not client.insert_rows_json(
+            events_table_id(), rows, row_ids=row_ids, retry=None, timeout=_request_timeout()
+        ):
+            return {}
+        logger.info("bigquery refused a row of the batch; resending row by row")
+    except requests.exceptions.Timeout:
+        raise
+    except Exception as exc:
+        logger.info("bigquery insert failed as a whole (%s); resending row by row", exc)
     errors = client.insert_rows_json(
         events_table_id(),
-        list(rows),
-        row_ids=list(row_ids),
+        rows,
+        row_ids=row_ids,
         skip_invalid_rows=True,
         retry=_retry(),
         timeout=_request_timeout(),

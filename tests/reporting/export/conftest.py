@@ -46,10 +46,10 @@ def _free_port() -> int:
 class Emulator:
     """A bqemulator subprocess that tests can stop and start again on the same port."""
 
-    def __init__(self, *, data_dir: Path, log_path: Path) -> None:
+    def __init__(self, *, data_dir: Path, log_path: Path, port: int | None = None) -> None:
         self.data_dir = data_dir
         self.log_path = log_path
-        self.port = _free_port()
+        self.port = port or _free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
 

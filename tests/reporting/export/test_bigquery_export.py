@@ -350,3 +350,91 @@ def test_events_leased_by_a_crashed_exporter_are_sent_once_the_lease_ends(bq):
     assert after.exported == 3
     assert not PaymentEvent.objects.filter(export_claimed_until__isnull=False).exists()
     _assert_exactly_once(bq)
+
+
+def test_events_without_a_payment_carry_their_merchant_and_no_payment_columns(bq):
+    # given: a rejected postback for a merchant, and one nobody could be tied to
+    merchant = MerchantFactory(slug="acme-orphan")
+    with_merchant = event_record(type=EventType.POSTBACK_REJECTED, merchant=merchant)
+    alone = event_record(type=EventType.POSTBACK_REJECTED, payload={"reason": "bad signature"})
+
+    # when
+    result = export_run()
+
+    # then
+    assert result.exported == 2
+    rows = {r["event_id"]: r for r in bq.query("SELECT * FROM {table}")}
+    first, second = rows[str(with_merchant.pk)], rows[str(alone.pk)]
+    assert (first["merchant_id"], first["merchant_slug"]) == (merchant.id, "acme-orphan")
+    assert (second["merchant_id"], second["merchant_slug"]) == (None, None)
+    for row in (first, second):
+        assert row["payment_id"] is None and row["amount"] is None and row["is_test"] is None
+        assert row["customer_email_sha256"] is None
+    assert second["payload"] == {"reason": "bad signature"}
+
+
+def test_a_failed_request_mid_run_keeps_what_was_accepted_and_frees_the_rest(bq, monkeypatch):
+    # given: four batches' worth of events, and BigQuery failing the second request
+    # while the run has more than one batch in flight
+    from reporting.export import services
+
+    for _ in range(4):
+        _payment_lifecycle()
+    real_insert = services.bigquery_insert_rows
+    calls = []
+
+    def second_request_fails(**kwargs):
+        calls.append(len(kwargs["rows"]))
+        if len(calls) == 2:
+            raise ConnectionError("BigQuery went away")
+        return real_insert(**kwargs)
+
+    monkeypatch.setattr(services, "bigquery_insert_rows", second_request_fails)
+
+    # when
+    with override_settings(BIGQUERY_BATCH_SIZE=3):
+        failed = export_run()
+
+    # then: the batches sent around the failure are recorded, none is left leased
+    assert failed.error and "BigQuery went away" in failed.error
+    assert services.SENDS_IN_FLIGHT > 1 and len(calls) >= 2
+    assert failed.exported == PaymentEvent.objects.filter(exported_at__isnull=False).count()
+    assert failed.exported in {3, 6}  # the first batch, and the third if it was in flight
+    assert not PaymentEvent.objects.filter(export_claimed_until__isnull=False).exists()
+    assert not PaymentEvent.objects.filter(export_attempts__gt=0).exists()
+    assert sorted(bq.event_ids()) == sorted(
+        str(pk)
+        for pk in PaymentEvent.objects.filter(exported_at__isnull=False).values_list(
+            "id", flat=True
+        )
+    )
+
+    # when BigQuery is back, the next run sends the rest, each event once
+    monkeypatch.setattr(services, "bigquery_insert_rows", real_insert)
+    _wait_out_backoff()
+    with override_settings(BIGQUERY_BATCH_SIZE=3):
+        assert export_run().exported == 12 - failed.exported
+    _assert_exactly_once(bq)
+
+
+def test_an_export_batch_takes_the_same_queries_whatever_its_size(bq):
+    # given
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reporting.export.services import export_batch
+
+    for _ in range(6):
+        _payment_lifecycle()
+
+    # when: a batch of 3 events, then one of 15
+    with CaptureQueriesContext(connection) as small:
+        assert export_batch(batch_size=3).exported == 3
+    with CaptureQueriesContext(connection) as large:
+        assert export_batch(batch_size=15).exported == 15
+
+    # then: claim (SELECT … FOR UPDATE, lease UPDATE) and record (one UPDATE), whatever
+    # the number of events
+    assert len(small.captured_queries) == len(large.captured_queries)
+    statements = [q["sql"].split()[0] for q in large.captured_queries]
+    assert statements.count("UPDATE") == 2 and statements.count("SELECT") == 1

@@ -13,7 +13,7 @@ from django.utils import timezone
 import reporting.export.admin  # noqa: F401  registers PaymentEvent with the admin
 from payments.audit import event_record
 from payments.models import EventType, PaymentEvent
-from reporting.export.services import MAX_REQUEST_BYTES, _request_chunks
+from reporting.export.rows import MAX_REQUEST_BYTES, request_chunks
 from reporting.export.status import export_status
 from tests.factories import PaymentFactory
 
@@ -107,10 +107,17 @@ def test_admin_event_pages_are_read_only(admin_client):
 def test_requests_stay_under_the_size_limit_and_keep_every_row():
     rows = [{"event_id": str(i), "payload": "x" * 900_000} for i in range(14)]
 
-    chunks = list(_request_chunks(rows))
+    chunks = list(request_chunks(rows))
 
     assert [i for start, end in chunks for i in range(start, end)] == list(range(14))
     assert len(chunks) >= 3
     for start, end in chunks:
         size = sum(len(json.dumps(r)) for r in rows[start:end])
         assert size < MAX_REQUEST_BYTES
+
+
+def test_a_batch_that_fits_goes_in_one_request_and_an_empty_one_in_none():
+    rows = [{"event_id": str(i), "payload": "x" * 1000} for i in range(2000)]
+
+    assert list(request_chunks(rows)) == [(0, 2000)]
+    assert list(request_chunks([])) == []
