@@ -6,7 +6,7 @@ dropped, created and migrated on every run), BENCH_REDIS_URL (redis://127.0.0.1:
 BENCH_PORT_BASE (18000: gateway, +1 raw app, +2 provider stub, +3 merchant stub),
 BENCH_SECONDS (10 per run), WEB_CONCURRENCY (web processes; default one per core),
 CELERY_WORKER_CONCURRENCY (64), BENCH_SERVER (asgi = production; sync, gthread: the
-models it was chosen over).
+models it was chosen over), BENCH_WEB_ONLY (1: rows 1-6 only, no worker, no results.json).
 
 On loopback it starts: the gateway with the production web command (gunicorn, uvicorn
 workers, apaygate/gunicorn_conf.py), the raw baseline app (one Redis GET + 302) under the
@@ -32,6 +32,7 @@ from bench import wrk  # noqa: E402
 from bench.processes import Stack  # noqa: E402
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
+WEB_ONLY = os.environ.get("BENCH_WEB_ONLY", "") == "1"
 PROVIDER_MS = 200
 MERCHANT_MS = 100
 
@@ -81,6 +82,7 @@ def main() -> None:
         gw, raw = stack.gateway_url, stack.raw_url
         hits = stack.pay_paths(stack.payments(200, in_kv=True))
         raw_paths = ["/r?id=baseline"]
+        stack.expect_status("GET", hits[0], 302)
 
         # 1. Redirect, KV hit, closed loop (32 connections): gateway vs the raw app.
         wrk.run(gw, wrk.lua_paths(hits), connections=32, seconds=2)  # warm-up
@@ -114,6 +116,7 @@ def main() -> None:
         warm = stack.pay_paths(stack.payments(1000, in_kv=False))
         wrk.run(gw, wrk.lua_paths(warm, think_ms=paced(200, 4)), connections=4, seconds=3)
         misses = stack.pay_paths(stack.payments(int(200 * SECONDS * 1.3), in_kv=False))
+        stack.expect_status("GET", misses.pop(), 302)
         miss = wrk.run(
             gw, wrk.lua_paths(misses, think_ms=paced(200, 4)), connections=4, seconds=SECONDS
         )
@@ -130,6 +133,7 @@ def main() -> None:
 
         # 4. init-payment, 64 in flight, provider at 200 ms; shoppers redirected meanwhile.
         init_script = stack.init_script()
+        stack.expect_status("POST", "/api/v1/init-payment", 201, **stack.init_request())
         wrk.run(gw, init_script, connections=64, seconds=2)  # warm-up
         init, during = concurrently(
             lambda: wrk.run(gw, init_script, connections=64, seconds=SECONDS),
@@ -195,11 +199,15 @@ def main() -> None:
         # 6. Provider postback intake (no merchant postback: the intake alone).
         wrk.run(gw, stack.postback_script(2000, with_merchant_postback=False), connections=32,
                 seconds=2)  # fmt: skip
+        stack.expect_status("POST", "/api/payment-verify/bansky", 200, **stack.postback_request())
         script = stack.postback_script(int(2500 * SECONDS), with_merchant_postback=False)
         intake = wrk.run(gw, script, connections=32, seconds=SECONDS)
         rows.append(
             row("postback intake, 32 conns", intake, baseline=raw_hit["rps"], base_name="raw")
         )
+
+        if WEB_ONLY:  # the table now; `finally` stops the processes
+            return finish(rows, stack)
 
         # 7. Postback -> merchant receipt at 100/s, through the real worker. (PostgreSQL's
         # 100 connections: a fresh gateway first, so the worker's threads find room.)
@@ -233,8 +241,14 @@ def main() -> None:
     finally:
         stack.stop()
         print(stack.log_tail())
+    finish(rows, stack)
 
+
+def finish(rows: list[dict], stack: Stack) -> None:
+    """Print the table; write bench/results.json (not for a partial run)."""
     print_table(rows, stack)
+    if WEB_ONLY:
+        return
     results = {"machine": stack.describe(), "seconds": SECONDS, "rows": rows}
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print("wrote bench/results.json")
