@@ -215,11 +215,17 @@ class Stack:
     def start_web(self) -> None:
         for name, app, delay in (("prov", "provider_app", 200), ("merch", "merchant_app", 100)):
             self.env["STUB_DELAY_MS"] = str(delay)
+            # One process: uvicorn reads WEB_CONCURRENCY (set above for the gateway) as its
+            # worker count, and two stub processes split the state: `/control/hang` reached
+            # one of them (half the invoices still answered, so the breaker kept closing),
+            # and `/stats` saw half the merchant's receipts.
             args = [
                 str(self.bin / "uvicorn"),
                 f"bench.stubs:{app}",
                 "--port",
                 str(self.ports[name]),
+                "--workers",
+                "1",
             ]
             self._start(name, [*args, "--log-level", "warning", "--no-access-log"],
                         f"http://127.0.0.1:{self.ports[name]}/stats")  # fmt: skip
