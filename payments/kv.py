@@ -35,7 +35,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from payments.models import Payment, PaymentStatus
-from payments.selectors import payment_get_by_public_id
+from payments.selectors import public_id_is_well_formed
 
 logger = logging.getLogger(__name__)
 
@@ -139,16 +139,29 @@ def _forget_pending(client: redis.Redis) -> None:
 # --- the entry -------------------------------------------------------------------------
 
 
+# What the redirect views need of a payment: the KV entry's keys.
+ENTRY_FIELDS = (
+    "pk",
+    "merchant_id",
+    "provider",
+    "status",
+    "provider_url",
+    "success_url",
+    "error_url",
+)
+
+
 def redirect_entry(payment: Payment) -> dict:
-    return {
-        "pk": payment.pk,
-        "merchant_id": payment.merchant_id,
-        "provider": payment.provider,
-        "status": payment.status,
-        "provider_url": payment.provider_url,
-        "success_url": payment.success_url,
-        "error_url": payment.error_url,
-    }
+    return {name: getattr(payment, name) for name in ENTRY_FIELDS}
+
+
+def _entry_from_database(public_id: str) -> dict | None:
+    """Read the entry's columns only, as a dict: no model built, no ORDER BY (the id is
+    unique). A KV miss is the redirect's slow path; this keeps it one small query."""
+    if not public_id_is_well_formed(public_id):
+        return None
+    rows = Payment.objects.filter(public_id=public_id).values(*ENTRY_FIELDS)[:1]
+    return next(iter(rows), None)
 
 
 def kv_cached(public_id: str) -> dict | None:
@@ -179,17 +192,21 @@ def kv_get(public_id: str) -> dict | None:
         entry = json.loads(raw) if raw is not None else None
     if entry is not None:
         return entry
-    payment = payment_get_by_public_id(public_id=public_id)
-    if payment is None:
+    entry = _entry_from_database(public_id)
+    if entry is None:
         return None
-    if reachable and payment.status == PaymentStatus.PENDING:
-        kv_store(payment)
-    return redirect_entry(payment)
+    if reachable and entry["status"] == PaymentStatus.PENDING:
+        _store(public_id, entry)
+    return entry
 
 
 def kv_store(payment: Payment) -> None:
     """Write the payment's entry; never raise (a missing entry only costs a query)."""
-    key, value = _key(payment.public_id), redirect_entry(payment)
+    _store(payment.public_id, redirect_entry(payment))
+
+
+def _store(public_id: str, value: dict) -> None:
+    key = _key(public_id)
     if _client() is None:
         cache.set(key, value, timeout=settings.PAYMENT_TTL)
         return

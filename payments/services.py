@@ -241,19 +241,23 @@ def _invoice(payment: Payment) -> Payment:
         return _mark_provider_error(payment, exc)
 
     with transaction.atomic():
-        # The invoice is stored whatever the status: a verified postback may have
-        # overtaken this write (and moved the payment on) while the provider answered.
-        stored = Payment.objects.filter(pk=payment.pk, provider_reference="").update(
+        # The usual case, in one UPDATE: still `created`, so the invoice and the move are
+        # written together (only this function writes an invoice, once per payment).
+        moved = payment_transition_unlocked(
+            payment=payment,
+            current=PaymentStatus.CREATED,
+            target=PaymentStatus.PENDING,
             provider_url=invoice.url,
             provider_reference=invoice.reference,
-            updated_at=timezone.now(),
         )
-        moved = payment_transition_unlocked(
-            payment=payment, current=PaymentStatus.CREATED, target=PaymentStatus.PENDING
-        )
-        if stored and moved:  # the usual case: no need to read back what we just wrote
-            payment.provider_url, payment.provider_reference = invoice.url, invoice.reference
-        else:
+        if not moved:
+            # A verified postback overtook this write (and moved the payment on) while
+            # the provider answered: the invoice is stored all the same.
+            Payment.objects.filter(pk=payment.pk, provider_reference="").update(
+                provider_url=invoice.url,
+                provider_reference=invoice.reference,
+                updated_at=timezone.now(),
+            )
             payment.refresh_from_db()
         event_record(
             type=EventType.INVOICE_CREATED,
