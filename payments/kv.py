@@ -129,6 +129,25 @@ def _run(command):
     return result
 
 
+def kv_enabled() -> bool:
+    """Say whether the KV has a Redis of its own (not so in the embedded mode)."""
+    return _client() is not None
+
+
+def kv_namespaced(name: str) -> str:
+    """A Redis key under the KV's prefix, for other small uses of the same server."""
+    return f"{_prefix()}:{name}"
+
+
+def kv_run(command):
+    """Run `command(client)` on the KV's Redis and its breaker; raise KVUnavailable on trouble.
+
+    For other per-request uses of the same server (the API throttle), so they share the
+    one client and the breaker rather than each building their own.
+    """
+    return _run(command)
+
+
 def _forget_pending(client: redis.Redis) -> None:
     pending = list(_unforgotten)
     client.unlink(*(_key(public_id) for public_id in pending))
@@ -160,7 +179,7 @@ def _entry_from_database(public_id: str) -> dict | None:
     unique). A KV miss is the redirect's slow path; this keeps it one small query."""
     if not public_id_is_well_formed(public_id):
         return None
-    rows = Payment.objects.filter(public_id=public_id).values(*ENTRY_FIELDS)[:1]
+    rows = Payment.objects.filter(public_id=public_id).order_by().values(*ENTRY_FIELDS)[:1]
     return next(iter(rows), None)
 
 
