@@ -148,6 +148,35 @@ def kv_run(command):
     return _run(command)
 
 
+class BreakerAnnouncements:
+    """The provider breakers' shared open state (providers/breaker.py) in the KV's Redis.
+
+    One key per provider, living for one reset period. Never raises: a Redis that is away
+    reads as "not announced", and each process's breaker then opens on its own failures.
+    """
+
+    @staticmethod
+    def _key(name: str) -> str:
+        return kv_namespaced(f"provider-breaker-open:{name}")
+
+    def announce_open(self, name: str, *, seconds: float) -> None:
+        key = self._key(name)
+        with contextlib.suppress(KVUnavailable):
+            _run(lambda client: client.set(key, "1", px=max(int(seconds * 1000), 1)))
+
+    def announce_closed(self, name: str) -> None:
+        key = self._key(name)
+        with contextlib.suppress(KVUnavailable):
+            _run(lambda client: client.delete(key))
+
+    def is_announced_open(self, name: str) -> bool:
+        key = self._key(name)
+        try:
+            return bool(_run(lambda client: client.exists(key)))
+        except KVUnavailable:
+            return False
+
+
 def _forget_pending(client: redis.Redis) -> None:
     pending = list(_unforgotten)
     client.unlink(*(_key(public_id) for public_id in pending))

@@ -21,12 +21,12 @@ from django.utils import timezone
 from payments.audit import event_record
 from payments.currencies import TELE_USD
 from payments.errors import ApiError
-from payments.kv import kv_store
+from payments.kv import BreakerAnnouncements, kv_store
 from payments.models import EventType, ExchangeRate, Merchant, Payment, PaymentStatus
 from payments.state import payment_transition_unlocked
 from payments.tokens import payment_id_generate
 from providers.base import InvoiceRequest, ProviderError
-from providers.breaker import provider_call
+from providers.breaker import breakers_share_open_state, provider_call
 from providers.registry import SANDBOX, get_provider
 
 logger = logging.getLogger(__name__)
@@ -40,6 +40,10 @@ PROVIDER_ERROR_CODE = {
 }
 # A concurrent duplicate waits this long for the first request's provider call.
 IN_FLIGHT_POLL_SECONDS = 0.05
+
+# The provider breakers of every web process tell each other when a provider is down, so
+# a process that has not yet seen the failures does not wait out its own timeouts.
+breakers_share_open_state(BreakerAnnouncements())
 
 
 @dataclass(frozen=True)
