@@ -58,6 +58,15 @@ def row(name: str, ours: dict, *, baseline: float | None, base_name: str, unit="
     }
 
 
+def cpu_per_request(stack: Stack, job) -> dict:
+    """Run a wrk job; add the gateway's CPU milliseconds per request to its result."""
+    before = stack.gateway_cpu_seconds()
+    result = job()
+    used = stack.gateway_cpu_seconds() - before
+    result["cpu_ms_per_request"] = round(1000 * used / max(result["requests"], 1), 2)
+    return result
+
+
 def concurrently(*jobs):
     """Run wrk jobs at the same time; return their results in order."""
     results: list = [None] * len(jobs)
@@ -88,8 +97,18 @@ def main() -> None:
         wrk.run(gw, wrk.lua_paths(hits), connections=32, seconds=2)  # warm-up
         wrk.run(raw, wrk.lua_paths(raw_paths), connections=32, seconds=2)
         raw_hit = wrk.run(raw, wrk.lua_paths(raw_paths), connections=32, seconds=SECONDS)
-        hit = wrk.run(gw, wrk.lua_paths(hits), connections=32, seconds=SECONDS)
-        rows.append(row("redirect KV hit, 32 conns", hit, baseline=raw_hit["rps"], base_name="raw"))
+        hit = cpu_per_request(
+            stack, lambda: wrk.run(gw, wrk.lua_paths(hits), connections=32, seconds=SECONDS)
+        )
+        rows.append(
+            row(
+                "redirect KV hit, 32 conns",
+                hit,
+                baseline=raw_hit["rps"],
+                base_name="raw",
+                cpu_ms_per_request=hit["cpu_ms_per_request"],
+            )
+        )
 
         # 2. Redirect, KV hit, paced at 500/s: latency.
         think = paced(500, 10)
@@ -117,8 +136,11 @@ def main() -> None:
         wrk.run(gw, wrk.lua_paths(warm, think_ms=paced(200, 4)), connections=4, seconds=3)
         misses = stack.pay_paths(stack.payments(int(200 * SECONDS * 1.3), in_kv=False))
         stack.expect_status("GET", misses.pop(), 302)
-        miss = wrk.run(
-            gw, wrk.lua_paths(misses, think_ms=paced(200, 4)), connections=4, seconds=SECONDS
+        miss = cpu_per_request(
+            stack,
+            lambda: wrk.run(
+                gw, wrk.lua_paths(misses, think_ms=paced(200, 4)), connections=4, seconds=SECONDS
+            ),
         )
         rows.append(
             row(
@@ -128,6 +150,7 @@ def main() -> None:
                 base_name="raw p99 (500/s)",
                 unit="p99_ms",
                 rps=round(miss["rps"]),
+                cpu_ms_per_request=miss["cpu_ms_per_request"],
             )
         )
 
@@ -135,8 +158,11 @@ def main() -> None:
         init_script = stack.init_script()
         stack.expect_status("POST", "/api/v1/init-payment", 201, **stack.init_request())
         wrk.run(gw, init_script, connections=64, seconds=2)  # warm-up
+        # (Its CPU per request includes the redirects running beside it: about 4%.)
         init, during = concurrently(
-            lambda: wrk.run(gw, init_script, connections=64, seconds=SECONDS),
+            lambda: cpu_per_request(
+                stack, lambda: wrk.run(gw, init_script, connections=64, seconds=SECONDS)
+            ),
             lambda: wrk.run(
                 gw, wrk.lua_paths(hits, think_ms=paced(200, 4)), connections=4, seconds=SECONDS
             ),
@@ -149,6 +175,7 @@ def main() -> None:
                 baseline=bound,
                 base_name="Little's law 64/0.2 s",
                 overhead_p99_ms=round(init["p99_ms"] - PROVIDER_MS, 1),
+                cpu_ms_per_request=init["cpu_ms_per_request"],
             )
         )
         rows.append(
@@ -201,9 +228,17 @@ def main() -> None:
                 seconds=2)  # fmt: skip
         stack.expect_status("POST", "/api/payment-verify/bansky", 200, **stack.postback_request())
         script = stack.postback_script(int(2500 * SECONDS), with_merchant_postback=False)
-        intake = wrk.run(gw, script, connections=32, seconds=SECONDS)
+        intake = cpu_per_request(
+            stack, lambda: wrk.run(gw, script, connections=32, seconds=SECONDS)
+        )
         rows.append(
-            row("postback intake, 32 conns", intake, baseline=raw_hit["rps"], base_name="raw")
+            row(
+                "postback intake, 32 conns",
+                intake,
+                baseline=raw_hit["rps"],
+                base_name="raw",
+                cpu_ms_per_request=intake["cpu_ms_per_request"],
+            )
         )
 
         if WEB_ONLY:  # the table now; `finally` stops the processes
@@ -262,6 +297,8 @@ def print_table(rows: list[dict], stack: Stack) -> None:
     for r in rows:
         unit = " rps" if r["unit"] == "rps" else " ms"
         extra = f" (p99 {r['p99_ms']} ms, {r['errors']} errors)" if r["unit"] == "rps" else ""
+        if "cpu_ms_per_request" in r:
+            extra += f"; gateway CPU {r['cpu_ms_per_request']} ms/request"
         print(
             f"| {r['name']:52} | {r['figure']:>7}{unit} | {r['baseline'] or '-':>9} |"
             f" {r['ratio'] or '-':>6} | {r['baseline_name']}{extra}"

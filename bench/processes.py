@@ -257,6 +257,24 @@ class Stack:
         )  # fmt: skip
         time.sleep(5)
 
+    def gateway_cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the gateway's processes (Linux /proc).
+
+        On a shared machine the rates swing with the neighbours' load; the gateway's own
+        CPU per request does much less, so the rows report it beside the rates.
+        """
+        _name, master = next(item for item in self.processes if item[0] == "gw")
+        ticks = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # the process ended meanwhile
+            # After the command: state, ppid, pgrp (index 2), ..., utime (11), stime (12).
+            if int(fields[2]) == master.pid:
+                ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def expect_status(self, method: str, path: str, status: int, **kwargs) -> None:
         """Fail the run if one request of a row's kind is not answered `status`.
 
