@@ -18,6 +18,10 @@ poller's interval after Redis returns (a second by default), for a drop that fai
 process that has not spoken to Redis since.
 
 Without `KV_REDIS_URL` (the embedded `make run` mode), the Django cache stands in.
+
+The same client and breaker serve two other small per-request uses of that Redis
+(`kv_run`): the API throttle's window (payments/api/authentication.py) and the provider
+breakers' announcements (`BreakerAnnouncements`, providers/breaker.py).
 """
 
 from __future__ import annotations
