@@ -6,7 +6,7 @@ dropped, created and migrated on every run), BENCH_REDIS_URL (redis://127.0.0.1:
 BENCH_PORT_BASE (18000: gateway, +1 raw app, +2 provider stub, +3 merchant stub),
 BENCH_SECONDS (10 per run), WEB_CONCURRENCY (web processes; default one per core),
 CELERY_WORKER_CONCURRENCY (64), BENCH_SERVER (asgi = production; sync, gthread: the
-models it was chosen over).
+models it was chosen over), BENCH_WEB_ONLY (1: rows 1-6 only, no worker, no results.json).
 
 On loopback it starts: the gateway with the production web command (gunicorn, uvicorn
 workers, apaygate/gunicorn_conf.py), the raw baseline app (one Redis GET + 302) under the
@@ -32,6 +32,7 @@ from bench import wrk  # noqa: E402
 from bench.processes import Stack  # noqa: E402
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
+WEB_ONLY = os.environ.get("BENCH_WEB_ONLY", "") == "1"
 PROVIDER_MS = 200
 MERCHANT_MS = 100
 
@@ -55,6 +56,15 @@ def row(name: str, ours: dict, *, baseline: float | None, base_name: str, unit="
         "ratio": round(figure / baseline, 2) if baseline else None,
         **extra,
     }
+
+
+def cpu_per_request(stack: Stack, job) -> dict:
+    """Run a wrk job; add the gateway's CPU milliseconds per request to its result."""
+    before = stack.gateway_cpu_seconds()
+    result = job()
+    used = stack.gateway_cpu_seconds() - before
+    result["cpu_ms_per_request"] = round(1000 * used / max(result["requests"], 1), 2)
+    return result
 
 
 def concurrently(*jobs):
@@ -81,13 +91,24 @@ def main() -> None:
         gw, raw = stack.gateway_url, stack.raw_url
         hits = stack.pay_paths(stack.payments(200, in_kv=True))
         raw_paths = ["/r?id=baseline"]
+        stack.expect_status("GET", hits[0], 302)
 
         # 1. Redirect, KV hit, closed loop (32 connections): gateway vs the raw app.
         wrk.run(gw, wrk.lua_paths(hits), connections=32, seconds=2)  # warm-up
         wrk.run(raw, wrk.lua_paths(raw_paths), connections=32, seconds=2)
         raw_hit = wrk.run(raw, wrk.lua_paths(raw_paths), connections=32, seconds=SECONDS)
-        hit = wrk.run(gw, wrk.lua_paths(hits), connections=32, seconds=SECONDS)
-        rows.append(row("redirect KV hit, 32 conns", hit, baseline=raw_hit["rps"], base_name="raw"))
+        hit = cpu_per_request(
+            stack, lambda: wrk.run(gw, wrk.lua_paths(hits), connections=32, seconds=SECONDS)
+        )
+        rows.append(
+            row(
+                "redirect KV hit, 32 conns",
+                hit,
+                baseline=raw_hit["rps"],
+                base_name="raw",
+                cpu_ms_per_request=hit["cpu_ms_per_request"],
+            )
+        )
 
         # 2. Redirect, KV hit, paced at 500/s: latency.
         think = paced(500, 10)
@@ -114,8 +135,12 @@ def main() -> None:
         warm = stack.pay_paths(stack.payments(1000, in_kv=False))
         wrk.run(gw, wrk.lua_paths(warm, think_ms=paced(200, 4)), connections=4, seconds=3)
         misses = stack.pay_paths(stack.payments(int(200 * SECONDS * 1.3), in_kv=False))
-        miss = wrk.run(
-            gw, wrk.lua_paths(misses, think_ms=paced(200, 4)), connections=4, seconds=SECONDS
+        stack.expect_status("GET", misses.pop(), 302)
+        miss = cpu_per_request(
+            stack,
+            lambda: wrk.run(
+                gw, wrk.lua_paths(misses, think_ms=paced(200, 4)), connections=4, seconds=SECONDS
+            ),
         )
         rows.append(
             row(
@@ -125,14 +150,19 @@ def main() -> None:
                 base_name="raw p99 (500/s)",
                 unit="p99_ms",
                 rps=round(miss["rps"]),
+                cpu_ms_per_request=miss["cpu_ms_per_request"],
             )
         )
 
         # 4. init-payment, 64 in flight, provider at 200 ms; shoppers redirected meanwhile.
         init_script = stack.init_script()
+        stack.expect_status("POST", "/api/v1/init-payment", 201, **stack.init_request())
         wrk.run(gw, init_script, connections=64, seconds=2)  # warm-up
+        # (Its CPU per request includes the redirects running beside it: about 4%.)
         init, during = concurrently(
-            lambda: wrk.run(gw, init_script, connections=64, seconds=SECONDS),
+            lambda: cpu_per_request(
+                stack, lambda: wrk.run(gw, init_script, connections=64, seconds=SECONDS)
+            ),
             lambda: wrk.run(
                 gw, wrk.lua_paths(hits, think_ms=paced(200, 4)), connections=4, seconds=SECONDS
             ),
@@ -145,6 +175,7 @@ def main() -> None:
                 baseline=bound,
                 base_name="Little's law 64/0.2 s",
                 overhead_p99_ms=round(init["p99_ms"] - PROVIDER_MS, 1),
+                cpu_ms_per_request=init["cpu_ms_per_request"],
             )
         )
         rows.append(
@@ -195,11 +226,23 @@ def main() -> None:
         # 6. Provider postback intake (no merchant postback: the intake alone).
         wrk.run(gw, stack.postback_script(2000, with_merchant_postback=False), connections=32,
                 seconds=2)  # fmt: skip
+        stack.expect_status("POST", "/api/payment-verify/bansky", 200, **stack.postback_request())
         script = stack.postback_script(int(2500 * SECONDS), with_merchant_postback=False)
-        intake = wrk.run(gw, script, connections=32, seconds=SECONDS)
-        rows.append(
-            row("postback intake, 32 conns", intake, baseline=raw_hit["rps"], base_name="raw")
+        intake = cpu_per_request(
+            stack, lambda: wrk.run(gw, script, connections=32, seconds=SECONDS)
         )
+        rows.append(
+            row(
+                "postback intake, 32 conns",
+                intake,
+                baseline=raw_hit["rps"],
+                base_name="raw",
+                cpu_ms_per_request=intake["cpu_ms_per_request"],
+            )
+        )
+
+        if WEB_ONLY:  # the table now; `finally` stops the processes
+            return finish(rows, stack)
 
         # 7. Postback -> merchant receipt at 100/s, through the real worker. (PostgreSQL's
         # 100 connections: a fresh gateway first, so the worker's threads find room.)
@@ -233,8 +276,14 @@ def main() -> None:
     finally:
         stack.stop()
         print(stack.log_tail())
+    finish(rows, stack)
 
+
+def finish(rows: list[dict], stack: Stack) -> None:
+    """Print the table; write bench/results.json (not for a partial run)."""
     print_table(rows, stack)
+    if WEB_ONLY:
+        return
     results = {"machine": stack.describe(), "seconds": SECONDS, "rows": rows}
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print("wrote bench/results.json")
@@ -248,6 +297,8 @@ def print_table(rows: list[dict], stack: Stack) -> None:
     for r in rows:
         unit = " rps" if r["unit"] == "rps" else " ms"
         extra = f" (p99 {r['p99_ms']} ms, {r['errors']} errors)" if r["unit"] == "rps" else ""
+        if "cpu_ms_per_request" in r:
+            extra += f"; gateway CPU {r['cpu_ms_per_request']} ms/request"
         print(
             f"| {r['name']:52} | {r['figure']:>7}{unit} | {r['baseline'] or '-':>9} |"
             f" {r['ratio'] or '-':>6} | {r['baseline_name']}{extra}"

@@ -55,6 +55,10 @@ class Stack:
             "BANSKY_API_TOKEN": "bench",
             "BANSKY_POSTBACK_SECRET": POSTBACK_SECRET,
             "POSTBACK_ALLOW_PRIVATE": "true",
+            # Production answers plain http with a 301 to https (SECURE_SSL_REDIRECT); there
+            # the TLS proxy in front sends https. The bench has no proxy, and a 301 counts
+            # as a success in wrk, so without this every Django row measured the redirect.
+            "SECURE_SSL_REDIRECT": "false",
             # A hang is noticed after 2 s (production default: 15 s), so the run stays short.
             "PROVIDER_READ_TIMEOUT": "2",
             "PROVIDER_BREAKER_RESET": str(BREAKER_RESET),
@@ -119,19 +123,31 @@ class Stack:
     def pay_paths(payments: list) -> list[str]:
         return [f"/integration/pay?id={p.public_id}" for p in payments]
 
+    INIT_BODY = {
+        "id": "bench-{n}",
+        "customerEmail": "shopper@example.com",
+        "amount": "10.00",
+        "currency": "USD",
+        "successUrl": "https://shop.example/s",
+        "errorUrl": "https://shop.example/e",
+    }
+
     def init_script(self) -> str:
-        body = {
-            "id": "bench-{n}",
-            "customerEmail": "shopper@example.com",
-            "amount": "10.00",
-            "currency": "USD",
-            "successUrl": "https://shop.example/s",
-            "errorUrl": "https://shop.example/e",
-        }
         headers = {"Authorization": f"Token {self.token}", "Content-Type": "application/json"}
         return wrk.lua_posts(
-            "/api/v1/init-payment", None, headers=headers, template=json.dumps(body)
+            "/api/v1/init-payment", None, headers=headers, template=json.dumps(self.INIT_BODY)
         )
+
+    def init_request(self) -> dict:
+        """One init-payment like the script's, as `requests` keyword arguments."""
+        body = {**self.INIT_BODY, "id": f"bench-check-{time.time_ns()}"}
+        return {"json": body, "headers": {"Authorization": f"Token {self.token}"}}
+
+    def postback_request(self) -> dict:
+        """One signed postback like the intake script's, as `requests` keyword arguments."""
+        bodies, sigs = self._signed(self.payments(1, in_kv=True))
+        headers = {"Content-Type": "application/json", "X-Bansky-Signature": sigs[0]}
+        return {"data": bodies[0], "headers": headers}
 
     def _signed(self, payments: list) -> tuple[list[str], list[str]]:
         from providers.signing import hmac_sha256_hex
@@ -199,11 +215,17 @@ class Stack:
     def start_web(self) -> None:
         for name, app, delay in (("prov", "provider_app", 200), ("merch", "merchant_app", 100)):
             self.env["STUB_DELAY_MS"] = str(delay)
+            # One process: uvicorn reads WEB_CONCURRENCY (set above for the gateway) as its
+            # worker count, and two stub processes split the state: `/control/hang` reached
+            # one of them (half the invoices still answered, so the breaker kept closing),
+            # and `/stats` saw half the merchant's receipts.
             args = [
                 str(self.bin / "uvicorn"),
                 f"bench.stubs:{app}",
                 "--port",
                 str(self.ports[name]),
+                "--workers",
+                "1",
             ]
             self._start(name, [*args, "--log-level", "warning", "--no-access-log"],
                         f"http://127.0.0.1:{self.ports[name]}/stats")  # fmt: skip
@@ -234,6 +256,39 @@ class Stack:
              f"--schedule={self.tmp / 'beat-schedule'}"],
         )  # fmt: skip
         time.sleep(5)
+
+    def gateway_cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the gateway's processes (Linux /proc).
+
+        On a shared machine the rates swing with the neighbours' load; the gateway's own
+        CPU per request does much less, so the rows report it beside the rates.
+        """
+        _name, master = next(item for item in self.processes if item[0] == "gw")
+        ticks = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # the process ended meanwhile
+            # After the command: state, ppid, pgrp (index 2), ..., utime (11), stime (12).
+            if int(fields[2]) == master.pid:
+                ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def expect_status(self, method: str, path: str, status: int, **kwargs) -> None:
+        """Fail the run if one request of a row's kind is not answered `status`.
+
+        wrk counts only 4xx/5xx as errors: a row whose requests all got an unexpected
+        3xx (or a 200 instead of a 302) would otherwise be measured and printed as if fine.
+        """
+        response = requests.request(
+            method, f"{self.gateway_url}{path}", allow_redirects=False, timeout=10, **kwargs
+        )
+        if response.status_code != status:
+            raise SystemExit(
+                f"{method} {path}: expected {status}, got {response.status_code} "
+                f"{response.headers.get('location', '')} {response.text[:200]}"
+            )
 
     def provider_mode(self, mode: str) -> None:
         requests.post(f"http://127.0.0.1:{self.ports['prov']}/control/{mode}", timeout=5)

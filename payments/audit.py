@@ -7,6 +7,35 @@ from typing import Any
 from payments.models import AuditEntry, Merchant, Payment, PaymentEvent
 
 
+def event_build(
+    *,
+    type: str,
+    payment: Payment | None = None,
+    merchant: Merchant | None = None,
+    payload: dict[str, Any] | None = None,
+) -> PaymentEvent:
+    """Build one event, unsaved, with the payment's status and provider as they are now.
+
+    For a service that records several events in one request: it builds each at its
+    moment (so each carries the status of that moment) and writes them together with
+    `events_record`, one INSERT instead of one per event.
+    """
+    return PaymentEvent(
+        type=type,
+        payment=payment,
+        # By id: the payment's merchant row need not be loaded to be referred to.
+        merchant_id=merchant.pk if merchant else getattr(payment, "merchant_id", None),
+        status=payment.status if payment else "",
+        provider=payment.provider if payment else "",
+        payload=payload or {},
+    )
+
+
+def events_record(events: list[PaymentEvent]) -> list[PaymentEvent]:
+    """Append events built with `event_build`, in their order, in one INSERT."""
+    return PaymentEvent.objects.bulk_create(events)
+
+
 def event_record(
     *,
     type: str,
@@ -19,14 +48,9 @@ def event_record(
     Payloads must never hold secrets, tokens, full e-mail addresses or card data: the
     log is exported to BigQuery as it is.
     """
-    return PaymentEvent.objects.create(
-        type=type,
-        payment=payment,
-        merchant=merchant or (payment.merchant if payment else None),
-        status=payment.status if payment else "",
-        provider=payment.provider if payment else "",
-        payload=payload or {},
-    )
+    event = event_build(type=type, payment=payment, merchant=merchant, payload=payload)
+    event.save(force_insert=True)
+    return event
 
 
 def event_record_for(

@@ -18,6 +18,10 @@ poller's interval after Redis returns (a second by default), for a drop that fai
 process that has not spoken to Redis since.
 
 Without `KV_REDIS_URL` (the embedded `make run` mode), the Django cache stands in.
+
+The same client and breaker serve two other small per-request uses of that Redis
+(`kv_run`): the API throttle's window (payments/api/authentication.py) and the provider
+breakers' announcements (`BreakerAnnouncements`, providers/breaker.py).
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from payments.models import Payment, PaymentStatus
-from payments.selectors import payment_get_by_public_id
+from payments.selectors import public_id_is_well_formed
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +133,54 @@ def _run(command):
     return result
 
 
+def kv_enabled() -> bool:
+    """Say whether the KV has a Redis of its own (not so in the embedded mode)."""
+    return _client() is not None
+
+
+def kv_namespaced(name: str) -> str:
+    """A Redis key under the KV's prefix, for other small uses of the same server."""
+    return f"{_prefix()}:{name}"
+
+
+def kv_run(command):
+    """Run `command(client)` on the KV's Redis and its breaker; raise KVUnavailable on trouble.
+
+    For other per-request uses of the same server (the API throttle), so they share the
+    one client and the breaker rather than each building their own.
+    """
+    return _run(command)
+
+
+class BreakerAnnouncements:
+    """The provider breakers' shared open state (providers/breaker.py) in the KV's Redis.
+
+    One key per provider, living for one reset period. Never raises: a Redis that is away
+    reads as "not announced", and each process's breaker then opens on its own failures.
+    """
+
+    @staticmethod
+    def _key(name: str) -> str:
+        return kv_namespaced(f"provider-breaker-open:{name}")
+
+    def announce_open(self, name: str, *, seconds: float) -> None:
+        key = self._key(name)
+        with contextlib.suppress(KVUnavailable):
+            _run(lambda client: client.set(key, "1", px=max(int(seconds * 1000), 1)))
+
+    def announce_closed(self, name: str) -> None:
+        key = self._key(name)
+        with contextlib.suppress(KVUnavailable):
+            _run(lambda client: client.delete(key))
+
+    def is_announced_open(self, name: str) -> bool:
+        key = self._key(name)
+        try:
+            return bool(_run(lambda client: client.exists(key)))
+        except KVUnavailable:
+            return False
+
+
 def _forget_pending(client: redis.Redis) -> None:
     pending = list(_unforgotten)
     client.unlink(*(_key(public_id) for public_id in pending))
@@ -139,16 +191,29 @@ def _forget_pending(client: redis.Redis) -> None:
 # --- the entry -------------------------------------------------------------------------
 
 
+# What the redirect views need of a payment: the KV entry's keys.
+ENTRY_FIELDS = (
+    "pk",
+    "merchant_id",
+    "provider",
+    "status",
+    "provider_url",
+    "success_url",
+    "error_url",
+)
+
+
 def redirect_entry(payment: Payment) -> dict:
-    return {
-        "pk": payment.pk,
-        "merchant_id": payment.merchant_id,
-        "provider": payment.provider,
-        "status": payment.status,
-        "provider_url": payment.provider_url,
-        "success_url": payment.success_url,
-        "error_url": payment.error_url,
-    }
+    return {name: getattr(payment, name) for name in ENTRY_FIELDS}
+
+
+def _entry_from_database(public_id: str) -> dict | None:
+    """Read the entry's columns only, as a dict: no model built, no ORDER BY (the id is
+    unique). A KV miss is the redirect's slow path; this keeps it one small query."""
+    if not public_id_is_well_formed(public_id):
+        return None
+    rows = Payment.objects.filter(public_id=public_id).order_by().values(*ENTRY_FIELDS)[:1]
+    return next(iter(rows), None)
 
 
 def kv_cached(public_id: str) -> dict | None:
@@ -179,17 +244,21 @@ def kv_get(public_id: str) -> dict | None:
         entry = json.loads(raw) if raw is not None else None
     if entry is not None:
         return entry
-    payment = payment_get_by_public_id(public_id=public_id)
-    if payment is None:
+    entry = _entry_from_database(public_id)
+    if entry is None:
         return None
-    if reachable and payment.status == PaymentStatus.PENDING:
-        kv_store(payment)
-    return redirect_entry(payment)
+    if reachable and entry["status"] == PaymentStatus.PENDING:
+        _store(public_id, entry)
+    return entry
 
 
 def kv_store(payment: Payment) -> None:
     """Write the payment's entry; never raise (a missing entry only costs a query)."""
-    key, value = _key(payment.public_id), redirect_entry(payment)
+    _store(payment.public_id, redirect_entry(payment))
+
+
+def _store(public_id: str, value: dict) -> None:
+    key = _key(public_id)
     if _client() is None:
         cache.set(key, value, timeout=settings.PAYMENT_TTL)
         return

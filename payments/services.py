@@ -21,12 +21,12 @@ from django.utils import timezone
 from payments.audit import event_record
 from payments.currencies import TELE_USD
 from payments.errors import ApiError
-from payments.kv import kv_store
+from payments.kv import BreakerAnnouncements, kv_store
 from payments.models import EventType, ExchangeRate, Merchant, Payment, PaymentStatus
 from payments.state import payment_transition_unlocked
 from payments.tokens import payment_id_generate
 from providers.base import InvoiceRequest, ProviderError
-from providers.breaker import provider_call
+from providers.breaker import breakers_share_open_state, provider_call
 from providers.registry import SANDBOX, get_provider
 
 logger = logging.getLogger(__name__)
@@ -40,6 +40,10 @@ PROVIDER_ERROR_CODE = {
 }
 # A concurrent duplicate waits this long for the first request's provider call.
 IN_FLIGHT_POLL_SECONDS = 0.05
+
+# The provider breakers of every web process tell each other when a provider is down, so
+# a process that has not yet seen the failures does not wait out its own timeouts.
+breakers_share_open_state(BreakerAnnouncements())
 
 
 @dataclass(frozen=True)
@@ -241,19 +245,23 @@ def _invoice(payment: Payment) -> Payment:
         return _mark_provider_error(payment, exc)
 
     with transaction.atomic():
-        # The invoice is stored whatever the status: a verified postback may have
-        # overtaken this write (and moved the payment on) while the provider answered.
-        stored = Payment.objects.filter(pk=payment.pk, provider_reference="").update(
+        # The usual case, in one UPDATE: still `created`, so the invoice and the move are
+        # written together (only this function writes an invoice, once per payment).
+        moved = payment_transition_unlocked(
+            payment=payment,
+            current=PaymentStatus.CREATED,
+            target=PaymentStatus.PENDING,
             provider_url=invoice.url,
             provider_reference=invoice.reference,
-            updated_at=timezone.now(),
         )
-        moved = payment_transition_unlocked(
-            payment=payment, current=PaymentStatus.CREATED, target=PaymentStatus.PENDING
-        )
-        if stored and moved:  # the usual case: no need to read back what we just wrote
-            payment.provider_url, payment.provider_reference = invoice.url, invoice.reference
-        else:
+        if not moved:
+            # A verified postback overtook this write (and moved the payment on) while
+            # the provider answered: the invoice is stored all the same.
+            Payment.objects.filter(pk=payment.pk, provider_reference="").update(
+                provider_url=invoice.url,
+                provider_reference=invoice.reference,
+                updated_at=timezone.now(),
+            )
             payment.refresh_from_db()
         event_record(
             type=EventType.INVOICE_CREATED,

@@ -10,6 +10,8 @@ call.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -66,21 +68,24 @@ def status_is_final(status: str) -> bool:
     return status in FINAL_STATUSES
 
 
-def payment_transition(*, payment: Payment, target: str) -> Payment:
+def payment_transition(*, payment: Payment, target: str, also_save: Iterable[str] = ()) -> Payment:
     """Move a locked payment to `target` and save it; refuse what the machine forbids.
 
     The caller must hold the row lock: this function reads `payment.status` as the truth.
+    `also_save` names fields the caller has set on the payment (a paid amount), written in
+    the same UPDATE.
     """
-    if not transition_allowed(current=payment.status, target=target):
-        raise IllegalTransition(payment.status, target)
+    current = payment.status
+    if not transition_allowed(current=current, target=target):
+        raise IllegalTransition(current, target)
     now = timezone.now()
     payment.status = target
-    fields = ["status", "updated_at"]
+    fields = ["status", "updated_at", *also_save]
     if target in FINAL_STATUSES:
         payment.finalized_at = now
         fields.append("finalized_at")
     payment.save(update_fields=fields)
-    _forget_after_commit(payment.public_id)
+    _forget_after_commit(payment.public_id, previous=current)
     return payment
 
 
@@ -103,11 +108,15 @@ def payment_transition_unlocked(
         payment.status, payment.updated_at = target, now
         for name, value in fields.items():
             setattr(payment, name, value)
-        _forget_after_commit(payment.public_id)
+        _forget_after_commit(payment.public_id, previous=current)
     return bool(moved)
 
 
-def _forget_after_commit(public_id: str) -> None:
+def _forget_after_commit(public_id: str, *, previous: str) -> None:
+    # A `created` payment has no KV entry to drop: entries are written for pending
+    # payments only (payments/kv.py), so its first move costs no Redis round trip.
+    if previous == S.CREATED:
+        return
     # The KV copy carries the status the redirect views act on: drop it once the change
     # is committed, so /integration/pay never sends a shopper to a closed invoice.
     # kv_forget never raises (a failed drop is retried, see payments/kv.py); `robust` is

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import logging
+import time
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-import redis
 from django.core.cache.backends.locmem import LocMemCache
 from django.utils import timezone
 from rest_framework import exceptions
@@ -100,24 +102,65 @@ class IsActiveMerchant(BasePermission):
 class ApiTokenRateThrottle(SimpleRateThrottle):
     """A sliding window per API token (rate `api_token` in settings); 429 with Retry-After.
 
-    The window lives in the shared cache (Redis). When the cache cannot be reached, the
-    limit is kept per process instead (a local cache), never answered with a 500: each
-    web process then allows up to the full rate until Redis is back. The KV's circuit
-    breaker (same Redis) decides, so requests do not each wait on a dead server.
+    The window is a Redis sorted set per token (one member per request, scored by its
+    time), on the KV's shared client: one pipelined round trip per request whatever the
+    rate, and exact across processes. (DRF's own throttle keeps the window as a pickled
+    list in the cache: a GET and a SET per request, a new Redis client object for each,
+    and a list as long as the rate, read and rewritten every time, with concurrent
+    requests overwriting each other's.)
+
+    When Redis cannot be reached, the limit is kept per process instead (DRF's throttle on
+    a local cache), never answered with a 500: each web process then allows up to the full
+    rate until Redis is back. The KV's circuit breaker (same Redis) decides, so requests do
+    not each wait on a dead server. Without a KV Redis (embedded mode) DRF's throttle uses
+    the default cache.
     """
 
     scope = "api_token"
     local_cache = LocMemCache("api-throttle-fallback", {})
 
     def allow_request(self, request, view) -> bool:
-        if kv.breaker.closed:
-            try:
-                return super().allow_request(request, view)
-            except redis.RedisError as exc:  # Django's Redis cache lets them through
-                logger.warning("throttle cache unavailable (%s); limiting locally", exc)
-                kv.breaker.record_failure()
-        self.cache = self.local_cache
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        try:
+            return self._allow_in_redis()
+        except kv.KVUnavailable:
+            pass
+        if kv.kv_enabled():
+            self.cache = self.local_cache  # Redis is away: limit in this process
         return super().allow_request(request, view)
+
+    def _allow_in_redis(self) -> bool:
+        """Count this request in the token's window; refuse it (uncounted) when full."""
+        now = time.time()
+        key = kv.kv_namespaced(self.key)
+        member = f"{now:.6f}:{uuid.uuid4().hex[:8]}"
+
+        def count_in(client):
+            pipe = client.pipeline(transaction=True)
+            pipe.zremrangebyscore(key, "-inf", now - self.duration)
+            pipe.zadd(key, {member: now})
+            pipe.zcard(key)
+            pipe.zrange(key, 0, 0, withscores=True)
+            pipe.expire(key, int(self.duration) + 1)
+            return pipe.execute()
+
+        _, _, count, oldest, _ = kv.kv_run(count_in)
+        if count <= self.num_requests:
+            return True
+        # A refused request does not use up the budget.
+        with contextlib.suppress(kv.KVUnavailable):
+            kv.kv_run(lambda client: client.zrem(key, member))
+        self._wait = max(oldest[0][1] + self.duration - now, 1.0) if oldest else self.duration
+        return False
+
+    def wait(self) -> float | None:
+        if hasattr(self, "_wait"):
+            return self._wait
+        return super().wait()
 
     def get_cache_key(self, request, view):
         if isinstance(request.auth, ApiToken):

@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from payments.audit import event_record
+from payments.audit import event_build, event_record, events_record
 from payments.currencies import currency_lookup
 from payments.delivery.outbox import delivery_enqueue
 from payments.intake.metrics import unverified_postback_count
@@ -94,10 +94,10 @@ def _postback_seen(payment: Payment, key: str) -> bool:
     ).exists()
 
 
-def _flag(payment: Payment, reason: str) -> None:
+def _flag(payment: Payment, reason: str, *, also_save: list[str]) -> None:
     payment.needs_review = True
     payment.review_reason = reason[:500]
-    payment.save(update_fields=["needs_review", "review_reason", "updated_at"])
+    payment.save(update_fields=["needs_review", "review_reason", "updated_at", *also_save])
 
 
 def postback_receive(*, provider_key: str, raw: RawPostback) -> IntakeResult:
@@ -162,14 +162,22 @@ def _postback_apply(*, provider_key: str, event: ProviderEvent, raw: RawPostback
         if _postback_seen(payment, key):
             event_record(type=EventType.POSTBACK_DUPLICATE, payment=payment, payload=summary)
             return IntakeResult(200, "duplicate", payment.public_id)
-        event_record(type=EventType.POSTBACK_RECEIVED, payment=payment, payload=summary)
-        code = _postback_decide(payment=payment, event=event, summary=summary)
+        # The events of this postback are built as they happen (each with the status of
+        # its moment) and written together at the end: one INSERT.
+        events = [event_build(type=EventType.POSTBACK_RECEIVED, payment=payment, payload=summary)]
+        code = _postback_decide(payment=payment, event=event, summary=summary, events=events)
+        events_record(events)
     logger.info("%s postback for %s: %s", provider_key, payment.public_id, code)
     return IntakeResult(200, code, payment.public_id)
 
 
-def _postback_decide(*, payment: Payment, event: ProviderEvent, summary: dict) -> str:
-    """Apply a verified, first-seen postback to a locked payment; return what was done."""
+def _postback_decide(
+    *, payment: Payment, event: ProviderEvent, summary: dict, events: list[PaymentEvent]
+) -> str:
+    """Apply a verified, first-seen postback to a locked payment; return what was done.
+
+    The events to record are appended to `events` (the caller writes them).
+    """
     target = OUTCOME_STATUS.get(event.outcome)
     if target is None:
         return "no_change"  # "pending" and the like: informational
@@ -179,14 +187,20 @@ def _postback_decide(*, payment: Payment, event: ProviderEvent, summary: dict) -
         and event.provider_reference != payment.provider_reference
     ):
         reason = "postback reference does not match the invoice reference"
-        _flag(payment, reason)
-        event_record(
-            type=EventType.POSTBACK_CONFLICT, payment=payment, payload={**summary, "reason": reason}
+        _flag(payment, reason, also_save=[])
+        events.append(
+            event_build(
+                type=EventType.POSTBACK_CONFLICT,
+                payment=payment,
+                payload={**summary, "reason": reason},
+            )
         )
         return "flagged_reference_mismatch"
     if payment.status == target:
         # The same outcome again under a new provider event id: nothing new to tell.
-        event_record(type=EventType.POSTBACK_DUPLICATE, payment=payment, payload=summary)
+        events.append(
+            event_build(type=EventType.POSTBACK_DUPLICATE, payment=payment, payload=summary)
+        )
         return "duplicate"
     if payment.status == PaymentStatus.CREATED and transition_allowed(
         current=payment.status, target=PaymentStatus.PENDING
@@ -195,28 +209,38 @@ def _postback_decide(*, payment: Payment, event: ProviderEvent, summary: dict) -
         payment_transition(payment=payment, target=PaymentStatus.PENDING)
     if not transition_allowed(current=payment.status, target=target):
         reason = f"late {event.outcome} postback after the payment was {payment.status}"
-        _flag(payment, reason)
-        event_record(
-            type=EventType.POSTBACK_CONFLICT, payment=payment, payload={**summary, "reason": reason}
+        _flag(payment, reason, also_save=[])
+        events.append(
+            event_build(
+                type=EventType.POSTBACK_CONFLICT,
+                payment=payment,
+                payload={**summary, "reason": reason},
+            )
         )
         return "conflict_flagged"
+    # What was paid is written with the status (or the flag) below, in one UPDATE.
+    paid_fields: list[str] = []
     if event.paid_amount is not None:
         payment.paid_amount = event.paid_amount
         payment.paid_currency = (event.paid_currency or "")[:10]
-        payment.save(update_fields=["paid_amount", "paid_currency", "updated_at"])
+        paid_fields = ["paid_amount", "paid_currency"]
     if target == PaymentStatus.SUCCEEDED:
         mismatch = _amount_mismatch(payment, event)
         if mismatch:
-            _flag(payment, f"amount/currency mismatch: {mismatch}")
-            event_record(
-                type=EventType.PAYMENT_FLAGGED,
-                payment=payment,
-                payload={**summary, "reason": mismatch},
+            _flag(payment, f"amount/currency mismatch: {mismatch}", also_save=paid_fields)
+            events.append(
+                event_build(
+                    type=EventType.PAYMENT_FLAGGED,
+                    payment=payment,
+                    payload={**summary, "reason": mismatch},
+                )
             )
             delivery_enqueue(payment=payment, event=EventType.PAYMENT_FLAGGED)
             return "flagged_amount_mismatch"
-    payment_transition(payment=payment, target=target)
+    payment_transition(payment=payment, target=target, also_save=paid_fields)
     event_type = STATUS_EVENT[target]
-    event_record(type=event_type, payment=payment, payload={"provider": payment.provider})
+    events.append(
+        event_build(type=event_type, payment=payment, payload={"provider": payment.provider})
+    )
     delivery_enqueue(payment=payment, event=event_type)
     return "applied"

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.db import transaction
 
 from payments import kv
-from payments.kv import kv_cached, kv_forget, kv_get, kv_store, kv_sweep
+from payments.kv import (
+    BreakerAnnouncements,
+    kv_cached,
+    kv_forget,
+    kv_get,
+    kv_store,
+    kv_sweep,
+)
 from payments.models import PaymentStatus
 from payments.state import payment_transition
 from tests.factories import PaymentFactory
@@ -139,3 +148,28 @@ def test_one_redis_client_is_reused_across_calls(kv_redis):
     kv_forget(payment.public_id)
 
     assert kv._client() is first
+
+
+def test_breaker_announcements_live_in_redis_for_one_reset_period(kv_redis):
+    announcements = BreakerAnnouncements()
+    announcements.announce_open("bansky", seconds=0.2)
+    assert announcements.is_announced_open("bansky")
+    assert not announcements.is_announced_open("tele")
+
+    time.sleep(0.3)
+    assert not announcements.is_announced_open("bansky")
+
+    announcements.announce_open("bansky", seconds=5)
+    announcements.announce_closed("bansky")
+    assert not announcements.is_announced_open("bansky")
+
+
+def test_breaker_announcements_read_as_closed_and_never_raise_when_redis_is_down(kv_redis):
+    announcements = BreakerAnnouncements()
+    announcements.announce_open("bansky", seconds=5)
+    kv_redis.stop()
+
+    announcements.announce_open("tele", seconds=5)
+    announcements.announce_closed("tele")
+
+    assert not announcements.is_announced_open("bansky")

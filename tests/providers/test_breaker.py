@@ -157,3 +157,47 @@ def test_the_probe_runs_with_its_timeouts_capped_and_other_calls_do_not():
 
     assert seen[0] == (5.0, 15.0)
     assert seen[1] == (0.8, 0.8)
+
+
+class Announcements:
+    """Stands in for the shared store (payments.kv.BreakerAnnouncements) between breakers."""
+
+    def __init__(self):
+        self.open: set[str] = set()
+
+    def announce_open(self, name, *, seconds):
+        self.open.add(name)
+
+    def announce_closed(self, name):
+        self.open.discard(name)
+
+    def is_announced_open(self, name):
+        return name in self.open
+
+
+def test_a_breaker_opened_in_another_process_refuses_here_at_once():
+    # given two processes' breakers sharing announcements; the first sees the failures
+    shared = Announcements()
+    here, there = _breaker(shared=shared), _breaker(shared=shared)
+    _fail_n(there, 3)
+    calls = []
+
+    # when this one, which has seen no failure, is called
+    with pytest.raises(ProviderError) as refused:
+        here.call(lambda: calls.append(1))
+
+    # then it refuses without waiting on the provider, and is open itself
+    assert (refused.value.kind, calls, here.state) == ("unavailable", [], OPEN)
+
+
+def test_a_successful_probe_withdraws_the_announcement():
+    clock = Clock()
+    shared = Announcements()
+    breaker = _breaker(clock, shared=shared)
+    _fail_n(breaker, 3)
+    assert shared.open == {"tele"}
+    clock.now += 10
+
+    breaker.call(lambda: "invoice")
+
+    assert (breaker.state, shared.open) == (CLOSED, set())

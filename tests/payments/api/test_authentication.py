@@ -74,3 +74,27 @@ def test_throttling_answers_429_with_retry_after(api, settings):
     assert codes == [200, 200, 200, 429]
     assert last.json()["code"] == "rate_limited"
     assert int(last["Retry-After"]) > 0
+
+
+def test_the_throttle_window_is_shared_in_redis_and_refusals_do_not_count(api, merchant):
+    from rest_framework.settings import api_settings
+
+    from payments import kv
+    from payments.api.authentication import ApiTokenRateThrottle
+
+    # given a budget of 2 a minute
+    rates = {**api_settings.DEFAULT_THROTTLE_RATES, "api_token": "2/min"}
+    original = ApiTokenRateThrottle.THROTTLE_RATES
+    ApiTokenRateThrottle.THROTTLE_RATES = rates
+    try:
+        # when the token asks 4 times
+        codes = [api.get("/api/v1/payments").status_code for _ in range(4)]
+    finally:
+        ApiTokenRateThrottle.THROTTLE_RATES = original
+
+    # then two answers, two refusals, and the window (one Redis set for every web
+    # process) holds only the two requests that were let through
+    assert codes == [200, 200, 429, 429]
+    token = merchant.tokens.get()
+    key = kv.kv_namespaced(f"throttle_api_token_{token.pk}")
+    assert kv.kv_run(lambda client: client.zcard(key)) == 2

@@ -318,3 +318,22 @@ def test_a_whole_json_number_is_taken_as_an_integer_id_and_name(api):
     assert response.status_code == 201, response.json()
     payment = Payment.objects.get(public_id=response.json()["id"])
     assert (payment.merchant_reference, payment.customer_name) == ("1234", "-12287")
+
+
+@responses.activate
+def test_init_payment_costs_nine_queries(bansky, django_assert_num_queries):
+    # given a token already stamped as used (that write happens once a minute)
+    responses.post(BANSKY_URL, json={"url": "https://pay.bansky.example/p/9", "reference": "b-9"})
+    client = client_for(bansky)
+    post(client, {**BODY, "id": "warm-up"})
+
+    # when: the token; the payment and its event (in a transaction); the invoice and the
+    # move to pending in one UPDATE, and its event (in a transaction)
+    with django_assert_num_queries(9):
+        response = post(client, BODY)
+
+    # then
+    assert response.status_code == 201
+    payment = Payment.objects.get(public_id=response.json()["id"])
+    assert (payment.status, payment.provider_reference) == (PaymentStatus.PENDING, "b-9")
+    assert payment.provider_url == "https://pay.bansky.example/p/9"

@@ -268,3 +268,27 @@ def test_test_postback_url_must_be_https_when_debug_is_off(api, settings):
 
     assert response.status_code == 400
     assert "url" in response.json()["errors"]
+
+
+@pytest.mark.parametrize(("postback_url", "queries"), [("", 6), ("https://shop.example/pb", 8)])
+def test_an_applied_postback_costs_few_queries(
+    client, django_assert_num_queries, postback_url, queries
+):
+    # The lock and read, the duplicate check, one UPDATE (paid amount and status), one
+    # INSERT for both events, in a transaction; the merchant's postback adds its outbox
+    # row and the 410 check (payments/delivery/outbox.py).
+    payment = PaymentFactory(
+        merchant=MerchantFactory(provider="sandbox"), postback_url=postback_url
+    )
+
+    with django_assert_num_queries(queries):
+        response = post_raw(client, "/api/payment-verify/sandbox", sandbox_raw(payment))
+
+    assert response.json()["code"] == "applied"
+    payment.refresh_from_db()
+    assert (payment.status, payment.paid_amount) == (PaymentStatus.SUCCEEDED, payment.amount)
+    events = list(payment.events.order_by("occurred_at").values_list("type", "status"))
+    assert events == [
+        (EventType.POSTBACK_RECEIVED, PaymentStatus.PENDING),
+        (EventType.PAYMENT_SUCCEEDED, PaymentStatus.SUCCEEDED),
+    ]

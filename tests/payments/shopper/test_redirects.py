@@ -109,3 +109,16 @@ def test_an_unknown_id_costs_one_query(client, django_assert_num_queries):
         response = client.get("/integration/pay?id=pay_doesnotexist")
 
     assert response.status_code == 404
+
+
+def test_a_kv_miss_reads_only_what_the_redirect_needs(client, django_assert_num_queries):
+    payment = PaymentFactory()
+    cache.clear()
+
+    with django_assert_num_queries(1) as captured:
+        response = client.get(f"/integration/pay?id={payment.public_id}")
+
+    assert response["Location"] == payment.provider_url
+    sql = captured.captured_queries[0]["sql"]
+    assert "ORDER BY" not in sql  # the id is unique
+    assert "customer_email" not in sql  # the entry's columns, not the whole row
