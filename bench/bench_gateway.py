@@ -72,6 +72,42 @@ def concurrently(*jobs):
     return results
 
 
+def delivery_rows(stack: Stack) -> list[dict]:
+    """Rows 7-8: merchant postbacks through the production worker (bench/bench_relay.py runs
+    only these)."""
+    rows: list[dict] = []
+    # 7. Postback -> merchant receipt at 100/s, through the real worker. (PostgreSQL's
+    # 100 connections: a fresh gateway first, so the worker's threads find room.)
+    stack.restart_gateway()
+    stack.start_worker()
+    stack.postbacks_end_to_end(rate=100, seconds=2)  # warm-up: threads and connections
+    e2e = stack.postbacks_end_to_end(rate=100, seconds=SECONDS)
+    rows.append(
+        row(
+            "postback -> merchant receipt at 100/s: p99 ms",
+            e2e,
+            baseline=1000.0,
+            base_name="target 1 s",
+            unit="p99_ms",
+            received=e2e["received"],
+            sent=e2e["sent"],
+        )
+    )
+
+    # 8. Relay: due deliveries to a merchant answering in 100 ms.
+    relay = stack.relay(count=int(600 * SECONDS))
+    rows.append(
+        row(
+            "relay, merchant 100 ms",
+            relay,
+            baseline=relay["bare_rps"],
+            base_name=f"bare POSTs, {relay['senders']} threads",
+            delivered=relay["delivered"],
+        )
+    )
+    return rows
+
+
 def main() -> None:
     stack = Stack(root=ROOT)
     rows: list[dict] = []
@@ -201,35 +237,7 @@ def main() -> None:
             row("postback intake, 32 conns", intake, baseline=raw_hit["rps"], base_name="raw")
         )
 
-        # 7. Postback -> merchant receipt at 100/s, through the real worker. (PostgreSQL's
-        # 100 connections: a fresh gateway first, so the worker's threads find room.)
-        stack.restart_gateway()
-        stack.start_worker()
-        stack.postbacks_end_to_end(rate=100, seconds=2)  # warm-up: threads and connections
-        e2e = stack.postbacks_end_to_end(rate=100, seconds=SECONDS)
-        rows.append(
-            row(
-                "postback -> merchant receipt at 100/s: p99 ms",
-                e2e,
-                baseline=1000.0,
-                base_name="target 1 s",
-                unit="p99_ms",
-                received=e2e["received"],
-                sent=e2e["sent"],
-            )
-        )
-
-        # 8. Relay: due deliveries to a merchant answering in 100 ms.
-        relay = stack.relay(count=int(600 * SECONDS))
-        rows.append(
-            row(
-                "relay, merchant 100 ms",
-                relay,
-                baseline=relay["bare_rps"],
-                base_name=f"bare POSTs, {stack.worker_concurrency} threads",
-                delivered=relay["delivered"],
-            )
-        )
+        rows += delivery_rows(stack)
     finally:
         stack.stop()
         print(stack.log_tail())

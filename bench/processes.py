@@ -24,6 +24,8 @@ BREAKER_RESET = 3.0
 # The server model under test: "asgi" is production (apaygate/gunicorn_conf.py); "sync" and
 # "gthread" are the models it was chosen over, for the comparison in ARCHITECTURE.md.
 SERVER = os.environ.get("BENCH_SERVER", "asgi")
+# The environment the bench was started with (Stack.prepare adds the stack's own to it).
+CALLER_ENV = dict(os.environ)
 
 
 class Stack:
@@ -221,18 +223,23 @@ class Stack:
         self._web("gw", "apaygate.asgi:application", self.ports["gw"], "/integration/pay?id=x")
 
     def start_worker(self) -> None:
-        """The production worker and beat commands (Procfile), the drain task included."""
-        celery = str(self.bin / "celery")
-        self._start(
-            "worker",
-            [celery, "-A", "apaygate", "worker", "--loglevel=WARNING", "--pool=threads",
-             f"--concurrency={self.worker_concurrency}", "--include=payments.shopper.tasks"],
-        )  # fmt: skip
-        self._start(
-            "beat",
-            [celery, "-A", "apaygate", "beat", "--loglevel=WARNING",
-             f"--schedule={self.tmp / 'beat-schedule'}"],
-        )  # fmt: skip
+        """The production worker and beat commands: `scripts/serve.sh worker|beat` (Procfile).
+
+        The worker runs with the shipped defaults (threads pool, CELERY_WORKER_CONCURRENCY
+        16, POSTBACK_POLL_CONCURRENCY 64 senders) unless the caller's environment sets them.
+        """
+        serve = str(self.root / "scripts" / "serve.sh")
+        saved = dict(self.env)
+        for name in ("CELERY_WORKER_CONCURRENCY", "POSTBACK_POLL_CONCURRENCY"):
+            if name not in CALLER_ENV:  # not os.environ: prepare() copied self.env into it
+                self.env.pop(name, None)
+        self.env["CELERY_BEAT_SCHEDULE_FILENAME"] = str(self.tmp / "beat-schedule")
+        try:
+            self._start("worker", [serve, "worker"])
+            self._start("beat", [serve, "beat"])
+        finally:
+            self.env = saved
+        self.worker_concurrency = int(CALLER_ENV.get("CELERY_WORKER_CONCURRENCY", "16"))
         time.sleep(5)
 
     def provider_mode(self, mode: str) -> None:
@@ -263,9 +270,12 @@ class Stack:
         sent: dict[str, float] = {}
         url = f"{self.gateway_url}/api/payment-verify/bansky"
         session = requests.Session()
+        session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=16))
 
         def send(i: int) -> None:
-            headers = {"Content-Type": "application/json", "X-Bansky-Signature": sigs[i]}
+            # As behind the TLS-terminating proxy (production settings redirect plain http).
+            headers = {"Content-Type": "application/json", "X-Bansky-Signature": sigs[i],
+                       "X-Forwarded-Proto": "https"}  # fmt: skip
             sent[payments[i].public_id] = time.time()
             session.post(url, data=bodies[i], headers=headers, timeout=10, allow_redirects=False)
 
@@ -287,39 +297,44 @@ class Stack:
                 "sent": len(sent), "errors": len(sent) - len(got), "rps": rate}  # fmt: skip
 
     def relay(self, *, count: int) -> dict:
+        """Write `count` due deliveries at once and time the worker until all are recorded.
+
+        Nothing else drives it: the worker's relay finds them (its scan and beat's
+        dispatcher), so the figure is what the shipped worker does with a backlog. The
+        baseline is bare keep-alive POSTs from as many threads as the relay has senders.
+        """
         from django.utils import timezone
 
-        from payments.delivery.outbox import deliveries_dispatch_due
         from payments.delivery.wire import delivery_payload, webhook_id_generate
         from payments.models import DeliveryStatus, PostbackDelivery
 
         payments = self.payments(count, in_kv=False, postback=True, status="succeeded")
         now = timezone.now()
+        start = time.monotonic()
         ids = [d.pk for d in PostbackDelivery.objects.bulk_create(
             [PostbackDelivery(payment=p, webhook_id=webhook_id_generate(), url=p.postback_url,
                               event="payment.succeeded", next_attempt_at=now,
                               payload=delivery_payload(payment=p, event="payment.succeeded"))
              for p in payments], batch_size=2000)]  # fmt: skip
         pending = PostbackDelivery.objects.filter(pk__in=ids, status=DeliveryStatus.PENDING)
-        start = time.monotonic()
         while time.monotonic() - start < 120 and pending.exists():
-            deliveries_dispatch_due()  # what beat does every 2 s, back to back
-            time.sleep(0.2)
+            time.sleep(0.1)
         elapsed = time.monotonic() - start
-        delivered = len(ids) - pending.count()
+        delivered = PostbackDelivery.objects.filter(
+            pk__in=ids, status=DeliveryStatus.SUCCEEDED
+        ).count()
 
+        senders = int(CALLER_ENV.get("POSTBACK_POLL_CONCURRENCY", "64"))
         session = requests.Session()
-        session.mount(
-            "http://", requests.adapters.HTTPAdapter(pool_maxsize=self.worker_concurrency)
-        )
+        session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=senders))
         bare_n = min(count, 3000)
         bare_start = time.monotonic()
-        with ThreadPoolExecutor(max_workers=self.worker_concurrency) as pool:
+        with ThreadPoolExecutor(max_workers=senders) as pool:
             list(pool.map(lambda _i: session.post(self.merchant_url, data=b"{}", timeout=10),
                           range(bare_n)))  # fmt: skip
         bare = bare_n / (time.monotonic() - bare_start)
         return {"rps": delivered / elapsed, "delivered": delivered, "bare_rps": bare,
-                "errors": len(ids) - delivered}  # fmt: skip
+                "senders": senders, "errors": len(ids) - delivered}  # fmt: skip
 
     # --- bookkeeping -----------------------------------------------------------------
 
