@@ -316,13 +316,12 @@ class Stack:
                               event="payment.succeeded", next_attempt_at=now,
                               payload=delivery_payload(payment=p, event="payment.succeeded"))
              for p in payments], batch_size=2000)]  # fmt: skip
-        pending = PostbackDelivery.objects.filter(pk__in=ids, status=DeliveryStatus.PENDING)
+        ours = PostbackDelivery.objects.filter(pk__gte=min(ids), pk__lte=max(ids))  # a range:
+        pending = ours.filter(status=DeliveryStatus.PENDING)  # cheap to ask ten times a second
         while time.monotonic() - start < 120 and pending.exists():
             time.sleep(0.1)
         elapsed = time.monotonic() - start
-        delivered = PostbackDelivery.objects.filter(
-            pk__in=ids, status=DeliveryStatus.SUCCEEDED
-        ).count()
+        delivered = ours.filter(status=DeliveryStatus.SUCCEEDED).count()
 
         senders = int(CALLER_ENV.get("POSTBACK_POLL_CONCURRENCY", "64"))
         session = requests.Session()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -246,12 +247,29 @@ def _delivery_event(delivery: PostbackDelivery, type: str, payload: dict) -> Pay
     )
 
 
+def _deliveries_save(deliveries: list[PostbackDelivery]) -> None:
+    """Write the deliveries back with one UPDATE per distinct set of values.
+
+    Every success of a batch writes the same values (status, code, time), so a batch of
+    successes is one statement; a retry has its own jittered time, so it is one of its own.
+    Cheaper than `bulk_update`, whose CASE expressions cost more to build than the write.
+    """
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for delivery in deliveries:
+        groups[tuple(getattr(delivery, name) for name in RECORDED_FIELDS)].append(delivery.pk)
+    for values, ids in groups.items():
+        PostbackDelivery.objects.filter(pk__in=ids).update(
+            **dict(zip(RECORDED_FIELDS, values, strict=True))
+        )
+
+
 def attempts_record(*, results: Sequence[tuple[int, AttemptResult]]) -> list[PostbackDelivery]:
     """Keep each attempt and move each delivery on, in one transaction for the whole batch.
 
     Rows are read again under lock (a resend may have reset one meanwhile) in id order, so
-    two recorders never deadlock. Four statements whatever the batch size: the locking
-    SELECT, the attempts' INSERT, the deliveries' UPDATE and the events' INSERT.
+    two recorders never deadlock. A batch of successes is four statements whatever its
+    size: the locking SELECT, the attempts' INSERT, the deliveries' UPDATE and the events'
+    INSERT (a retry adds an UPDATE of its own: see `_deliveries_save`).
     """
     by_id = dict(results)
     now = timezone.now()
@@ -279,7 +297,7 @@ def attempts_record(*, results: Sequence[tuple[int, AttemptResult]]) -> list[Pos
             if event is not None:
                 events.append(event)
         DeliveryAttempt.objects.bulk_create(attempts)
-        PostbackDelivery.objects.bulk_update(deliveries, RECORDED_FIELDS)
+        _deliveries_save(deliveries)
         if events:
             PaymentEvent.objects.bulk_create(events)
     for delivery in deliveries:

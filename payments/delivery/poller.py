@@ -52,6 +52,8 @@ BACKLOG_WAIT = 0.02
 FULL = -1
 # Put on the wanted queue to wake the claimer (on stop); not a delivery id.
 WAKE = 0
+# Claimed deliveries per sender: one being sent, one waiting for the sender to be free.
+CLAIM_AHEAD = 2
 # At most this many attempts go into one recording transaction.
 RECORD_BATCH = 500
 # How long the recorder waits for finished attempts before checking whether to stop.
@@ -122,7 +124,7 @@ class DeliveryPoller:
 
     def _wait_for_wanted(self, *, timeout: float) -> None:
         """Sleep until a task wants a delivery or `timeout` passes; gather what is wanted."""
-        if self._held and self._free() == 0:
+        if self._held and self._free() <= 0:
             self._stopping.wait(min(timeout, BACKLOG_WAIT))  # wait for a free sender
         elif not self._held:
             try:
@@ -140,8 +142,13 @@ class DeliveryPoller:
             self._held.append(delivery_id)
 
     def _free(self) -> int:
+        """How many more deliveries to claim: senders' worth, plus as many again queued.
+
+        The queued ones go out the moment a sender finishes, instead of waiting for the
+        next claim (their leases are far longer than that wait).
+        """
         with self._lock:
-            return self.concurrency - self._in_flight
+            return self.concurrency * CLAIM_AHEAD - self._in_flight
 
     def _claim_wanted(self) -> None:
         free = self._free()
@@ -157,7 +164,7 @@ class DeliveryPoller:
     def tick(self) -> int:
         """Sweep stale KV entries, then claim as many due deliveries as there are free senders.
 
-        Returns how many were claimed, or FULL when that filled every sender.
+        Returns how many were claimed, or FULL when every sender is busy (a backlog).
         """
         close_old_connections()
         try:
@@ -172,7 +179,8 @@ class DeliveryPoller:
             close_old_connections()
             return 0
         self._send_all(deliveries)
-        return FULL if free > 0 and len(deliveries) == free else len(deliveries)
+        # No free sender is a backlog too: look again as soon as one may be free.
+        return FULL if len(deliveries) == free else len(deliveries)
 
     # --- sending and recording -------------------------------------------------------
 
@@ -210,7 +218,7 @@ class DeliveryPoller:
                 try:
                     batch = [self._results.get(timeout=RECORD_IDLE)]
                 except queue.Empty:
-                    if self._stopping.is_set() and self._free() == self.concurrency:
+                    if self._stopping.is_set() and self._in_flight == 0:
                         return
                     continue
                 while len(batch) < RECORD_BATCH:
