@@ -201,6 +201,17 @@ RECORDED_FIELDS = (
 )
 
 
+# What recording reads back (the rest of each row is not needed to move it on).
+RECORD_READS = (
+    "webhook_id",
+    "event",
+    "attempt_count",
+    "payment__status",
+    "payment__provider",
+    "payment__merchant_id",
+)
+
+
 def _delivery_advance(
     delivery: PostbackDelivery, result: AttemptResult, *, now: datetime
 ) -> PaymentEvent | None:
@@ -277,6 +288,7 @@ def attempts_record(*, results: Sequence[tuple[int, AttemptResult]]) -> list[Pos
         deliveries = list(
             PostbackDelivery.objects.select_for_update(of=("self",))
             .select_related("payment")
+            .only(*RECORD_READS)
             .filter(pk__in=by_id)
             .order_by("pk")
         )

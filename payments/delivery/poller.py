@@ -54,8 +54,14 @@ FULL = -1
 WAKE = 0
 # Claimed deliveries per sender: one being sent, one waiting for the sender to be free.
 CLAIM_AHEAD = 2
+# In a backlog, claim when there is room for at least concurrency / this many: each claim
+# costs a transaction, so a few large ones beat many of one or two rows.
+CLAIM_BATCHES = 4
 # At most this many attempts go into one recording transaction.
 RECORD_BATCH = 500
+# How long the recorder gathers finished attempts into one transaction. Only the log waits:
+# the merchant has its postback already.
+RECORD_LINGER = 0.1
 # How long the recorder waits for finished attempts before checking whether to stop.
 RECORD_IDLE = 0.5
 # On stop, how long to wait for attempts in flight so their results are written.
@@ -72,6 +78,7 @@ class DeliveryPoller:
         self._in_flight = 0
         self._lock = threading.Lock()
         self._swept_at = 0.0
+        self._backlog = False  # the last scan found more due rows than room
         self._wanted: queue.SimpleQueue[int] = queue.SimpleQueue()  # ids, or WAKE
         self._held: list[int] = []  # wanted ids waiting for a free sender
         self._results: queue.SimpleQueue[tuple[int, AttemptResult]] = queue.SimpleQueue()
@@ -173,6 +180,8 @@ class DeliveryPoller:
                 kv_sweep()
                 self._swept_at = now
             free = self._free()
+            if self._backlog and free < max(self.concurrency // CLAIM_BATCHES, 1):
+                return FULL  # wait for a batch's worth of room: fewer, larger claims
             deliveries = deliveries_claim_attempts(limit=free) if free > 0 else []
         except Exception:  # the database is away: try again next tick, never die
             logger.exception("postback poller tick failed")
@@ -180,7 +189,8 @@ class DeliveryPoller:
             return 0
         self._send_all(deliveries)
         # No free sender is a backlog too: look again as soon as one may be free.
-        return FULL if len(deliveries) == free else len(deliveries)
+        self._backlog = len(deliveries) == free
+        return FULL if self._backlog else len(deliveries)
 
     # --- sending and recording -------------------------------------------------------
 
@@ -221,9 +231,11 @@ class DeliveryPoller:
                     if self._stopping.is_set() and self._in_flight == 0:
                         return
                     continue
+                # Linger a little: under load one transaction then carries many attempts.
+                until = time.monotonic() + RECORD_LINGER
                 while len(batch) < RECORD_BATCH:
                     try:
-                        batch.append(self._results.get_nowait())
+                        batch.append(self._results.get(timeout=max(until - time.monotonic(), 0)))
                     except queue.Empty:
                         break
                 self._record(batch)
