@@ -131,6 +131,23 @@ def deliveries_claim_attempts(
     return deliveries
 
 
+def deliveries_release(*, ids: Sequence[int]) -> int:
+    """Give back claimed deliveries that were never sent: due now, the claim's count undone.
+
+    Only rows still marked in flight (ours: nobody else claims a row under its lease).
+    """
+    now = timezone.now()
+    return PostbackDelivery.objects.filter(
+        pk__in=ids, status=DeliveryStatus.PENDING, last_error=IN_FLIGHT
+    ).update(
+        attempt_count=F("attempt_count") - 1,
+        next_attempt_at=now,
+        claimed_until=None,
+        last_error="",
+        updated_at=now,
+    )
+
+
 def _response_excerpt(response: requests.Response) -> str:
     """Keep the body's first bytes; read (a bounded amount) to its end for keep-alive."""
     kept = b""

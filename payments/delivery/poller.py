@@ -27,11 +27,12 @@ not.
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from django.conf import settings
 from django.db import close_old_connections, connection
@@ -40,6 +41,7 @@ from payments.delivery.attempts import (
     AttemptResult,
     attempts_record,
     deliveries_claim_attempts,
+    deliveries_release,
     postback_send,
 )
 from payments.kv import kv_sweep
@@ -81,6 +83,7 @@ class DeliveryPoller:
         self._backlog = False  # the last scan found more due rows than room
         self._wanted: queue.SimpleQueue[int] = queue.SimpleQueue()  # ids, or WAKE
         self._held: list[int] = []  # wanted ids waiting for a free sender
+        self._unsent: list[int] = []  # claimed, then cancelled by stop() before sending
         self._results: queue.SimpleQueue[tuple[int, AttemptResult]] = queue.SimpleQueue()
         self._senders = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="postback")
         self._thread = threading.Thread(target=self._run, name="postback-poller", daemon=True)
@@ -98,14 +101,29 @@ class DeliveryPoller:
     def stop(self) -> None:
         """Stop claiming; give the attempts in flight a moment so their answers are kept.
 
-        Whatever is still in flight after that is left to its lease (it falls due again).
+        Claimed deliveries still waiting for a sender are given back at once (due now, the
+        claim's count undone); one still in flight after the grace is left to its lease.
         """
         self._stopping.set()
         self._wanted.put(WAKE)  # the claimer may be waiting for wanted ids
         self._senders.shutdown(wait=False, cancel_futures=True)
-        self._recorder.join(STOP_GRACE)
         if self._thread.is_alive():
             self._thread.join(STOP_GRACE)
+        self._release_unsent()
+        self._recorder.join(STOP_GRACE)
+
+    def _release_unsent(self) -> None:
+        """Give back the claimed deliveries that never reached a sender: due again now."""
+        with self._lock:
+            ids, self._unsent = self._unsent, []
+        if not ids:
+            return
+        try:
+            deliveries_release(ids=ids)
+        except Exception:  # the database is away: their leases bring them back
+            logger.exception("postback relay: releasing %s unsent deliveries failed", len(ids))
+        finally:
+            connection.close()
 
     def want(self, delivery_id: int) -> None:
         """Ask for one delivery to be attempted soon (a broker task's fast path)."""
@@ -200,15 +218,17 @@ class DeliveryPoller:
                 self._in_flight += 1
             try:
                 future = self._senders.submit(self._send, delivery)
-            except RuntimeError:  # shutting down: the row's lease brings it back
-                self._sent()
+            except RuntimeError:  # stopping: released in stop()
+                self._sent(delivery.pk, None)
             else:
-                future.add_done_callback(self._sent)
+                future.add_done_callback(functools.partial(self._sent, delivery.pk))
 
-    def _sent(self, _future: object = None) -> None:
-        """Free the sender slot, whether the send ran, failed or was cancelled by stop()."""
+    def _sent(self, delivery_id: int, future: Future | None) -> None:
+        """Free the sender slot, whether the send ran, failed or never started (stop())."""
         with self._lock:
             self._in_flight -= 1
+            if future is None or future.cancelled():
+                self._unsent.append(delivery_id)
 
     def _send(self, delivery: PostbackDelivery) -> None:
         try:

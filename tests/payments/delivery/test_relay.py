@@ -16,7 +16,7 @@ from payments.delivery.attempts import (
     deliveries_claim_attempts,
 )
 from payments.delivery.outbox import delivery_enqueue, postback_url_disabled
-from payments.delivery.poller import DeliveryPoller
+from payments.delivery.poller import FULL, DeliveryPoller
 from payments.models import (
     DeliveryAttempt,
     DeliveryStatus,
@@ -25,6 +25,7 @@ from payments.models import (
     PostbackDelivery,
 )
 from tests.factories import MerchantFactory, PaymentFactory
+from tests.support.gateway import hang_until_released
 
 
 def _due(merchant, url: str, count: int, *, queued: bool = False) -> list[PostbackDelivery]:
@@ -194,3 +195,27 @@ def _wait_until_none_pending(*, timeout: float) -> None:
             return
         time.sleep(0.1)
     raise AssertionError("postbacks still pending")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stopping_gives_back_claimed_deliveries_that_were_never_sent(worker_settings, receiver):
+    # given one sender busy with a merchant that hangs, and a second delivery claimed behind it
+    merchant = MerchantFactory()
+    receiver.script = [hang_until_released(receiver)]
+    first, second = _due(merchant, receiver.url, 2)
+    assert first.next_attempt_at < second.next_attempt_at  # claimed, and so sent, first
+    relay = DeliveryPoller(interval=60, concurrency=1)
+    try:
+        assert relay.tick() == FULL  # both claimed: one for the sender, one waiting
+        assert receiver.arrived.wait(5)
+    finally:
+        # when the worker stops while the first is still in flight
+        relay.stop()
+
+    # then the second was never sent and is due again at once, its claim undone
+    second.refresh_from_db()
+    assert len(receiver.requests) == 1
+    assert second.attempt_count == 0
+    assert second.last_error == ""
+    assert second.next_attempt_at <= timezone.now()
+    assert not DeliveryAttempt.objects.filter(delivery=second).exists()
