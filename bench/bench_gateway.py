@@ -91,6 +91,8 @@ def delivery_rows(stack: Stack) -> list[dict]:
             unit="p99_ms",
             received=e2e["received"],
             sent=e2e["sent"],
+            intake_p99_ms=e2e["intake_p99_ms"],
+            delivery_p99_ms=e2e["delivery_p99_ms"],
         )
     )
 

@@ -28,6 +28,11 @@ SERVER = os.environ.get("BENCH_SERVER", "asgi")
 CALLER_ENV = dict(os.environ)
 
 
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values) or [0.0]
+    return ordered[min(int(len(ordered) * q), len(ordered) - 1)]
+
+
 class Stack:
     def __init__(self, *, root: Path):
         self.root = root
@@ -291,9 +296,18 @@ class Stack:
                 break
             time.sleep(0.5)
         got = [(receipts[p] - t) * 1000 for p, t in sent.items() if p in receipts]
-        latencies = sorted(got) or [0.0]
-        pick = lambda q: latencies[min(int(len(latencies) * q), len(latencies) - 1)]  # noqa: E731
-        return {"p50_ms": pick(0.5), "p99_ms": pick(0.99), "received": len(got),
+        # Where the time went: the provider's postback until its outbox row was committed
+        # (the web), and from there to the merchant (broker, worker, relay).
+        from payments.models import PostbackDelivery
+
+        stored = dict(PostbackDelivery.objects.filter(payment__in=payments).values_list(
+            "payment__public_id", "created_at"))  # fmt: skip
+        intake = [(stored[p].timestamp() - t) * 1000 for p, t in sent.items() if p in stored]
+        relay = [(receipts[p] - stored[p].timestamp()) * 1000 for p in sent
+                 if p in stored and p in receipts]  # fmt: skip
+        return {"p50_ms": _quantile(got, 0.5), "p99_ms": _quantile(got, 0.99),
+                "intake_p99_ms": round(_quantile(intake, 0.99), 1),
+                "delivery_p99_ms": round(_quantile(relay, 0.99), 1), "received": len(got),
                 "sent": len(sent), "errors": len(sent) - len(got), "rps": rate}  # fmt: skip
 
     def relay(self, *, count: int) -> dict:

@@ -74,6 +74,24 @@ class AttemptResult:
 # --- one attempt -----------------------------------------------------------------------
 
 
+# What a claimed delivery carries to its sender (a sender thread has no database
+# connection, so it must touch nothing else: tests/payments/delivery/test_relay.py).
+CLAIM_READS = (
+    "webhook_id",
+    "event",
+    "url",
+    "payload",
+    "status",
+    "attempt_count",
+    "next_attempt_at",
+    "claimed_until",
+    "last_error",
+    "payment__merchant__postback_secret",
+    "payment__merchant__previous_postback_secret",
+    "payment__merchant__previous_secret_expires_at",
+)
+
+
 def deliveries_claim_attempts(
     *, limit: int, ids: Sequence[int] | None = None
 ) -> list[PostbackDelivery]:
@@ -97,6 +115,7 @@ def deliveries_claim_attempts(
         deliveries = list(
             due.select_for_update(skip_locked=True, of=("self",))
             .select_related("payment__merchant")
+            .only(*CLAIM_READS)
             .order_by("next_attempt_at")[:limit]
         )
         if not deliveries:

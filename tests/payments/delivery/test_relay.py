@@ -14,6 +14,7 @@ from payments.delivery.attempts import (
     AttemptResult,
     attempts_record,
     deliveries_claim_attempts,
+    postback_send,
 )
 from payments.delivery.outbox import delivery_enqueue, postback_url_disabled
 from payments.delivery.poller import FULL, DeliveryPoller
@@ -121,6 +122,30 @@ def test_a_row_left_in_flight_by_a_dead_worker_gets_an_interrupted_attempt(setti
     assert again.attempt_count == 2
     (interrupted,) = DeliveryAttempt.objects.filter(delivery=delivery)
     assert interrupted.error.startswith("interrupted")
+
+
+@pytest.mark.django_db
+def test_a_claimed_delivery_is_sent_without_touching_the_database(settings, receiver):
+    # given a claimed delivery (a sender thread has no database connection of its own)
+    settings.POSTBACK_ALLOW_PRIVATE = True
+    merchant = MerchantFactory()
+    receiver.secrets = [merchant.postback_secret]
+    _due(merchant, receiver.url, 1)
+    (delivery,) = deliveries_claim_attempts(limit=1)
+
+    # when it is signed and sent
+    with CaptureQueriesContext(connection) as queries:
+        result = postback_send(
+            merchant=delivery.payment.merchant,
+            url=delivery.url,
+            webhook_id=delivery.webhook_id,
+            payload=delivery.payload,
+        )
+
+    # then everything it needed came with the claim
+    assert result.succeeded
+    assert receiver.requests[0].verified_with == [merchant.postback_secret]
+    assert _statements(queries) == []
 
 
 @pytest.mark.django_db
