@@ -5,8 +5,8 @@ Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/apay
 dropped, created and migrated on every run), BENCH_REDIS_URL (redis://127.0.0.1:6379/9),
 BENCH_PORT_BASE (18000: gateway, +1 raw app, +2 provider stub, +3 merchant stub),
 BENCH_SECONDS (10 per run), WEB_CONCURRENCY (web processes; default one per core),
-CELERY_WORKER_CONCURRENCY (64), BENCH_SERVER (asgi = production; sync, gthread: the
-models it was chosen over).
+CELERY_WORKER_CONCURRENCY and POSTBACK_POLL_CONCURRENCY (unset: the shipped 16 and 64),
+BENCH_SERVER (asgi = production; sync, gthread: the models it was chosen over).
 
 On loopback it starts: the gateway with the production web command (gunicorn, uvicorn
 workers, apaygate/gunicorn_conf.py), the raw baseline app (one Redis GET + 302) under the

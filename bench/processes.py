@@ -211,6 +211,10 @@ class Stack:
                 f"bench.stubs:{app}",
                 "--port",
                 str(self.ports[name]),
+                # One process: uvicorn takes WEB_CONCURRENCY (set above) as its worker count,
+                # and a stub's state (receipts, hang mode) must not be split between processes.
+                "--workers",
+                "1",
             ]
             self._start(name, [*args, "--log-level", "warning", "--no-access-log"],
                         f"http://127.0.0.1:{self.ports[name]}/stats")  # fmt: skip
