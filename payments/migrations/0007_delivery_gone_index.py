@@ -4,14 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('payments', '0006_audit_entry_and_verbose_names'),
+        ("payments", "0006_audit_entry_and_verbose_names"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='postbackdelivery',
-            index=models.Index(condition=models.Q(('last_status_code', 410)), fields=['updated_at'], name='delivery_gone_idx'),
+            model_name="postbackdelivery",
+            index=models.Index(
+                condition=models.Q(("last_status_code", 410)),
+                fields=["updated_at"],
+                name="delivery_gone_idx",
+            ),
         ),
     ]
