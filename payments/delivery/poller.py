@@ -122,8 +122,6 @@ class DeliveryPoller:
             deliveries_release(ids=ids)
         except Exception:  # the database is away: their leases bring them back
             logger.exception("postback relay: releasing %s unsent deliveries failed", len(ids))
-        finally:
-            connection.close()
 
     def want(self, delivery_id: int) -> None:
         """Ask for one delivery to be attempted soon (a broker task's fast path)."""
