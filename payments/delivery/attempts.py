@@ -86,6 +86,7 @@ CLAIM_READS = (
     "next_attempt_at",
     "claimed_until",
     "last_error",
+    "updated_at",
     "payment__merchant__postback_secret",
     "payment__merchant__previous_postback_secret",
     "payment__merchant__previous_secret_expires_at",
@@ -93,7 +94,7 @@ CLAIM_READS = (
 
 
 def deliveries_claim_attempts(
-    *, limit: int, ids: Sequence[int] | None = None
+    *, limit: int, ids: Sequence[int] | None = None, leases: int = 1
 ) -> list[PostbackDelivery]:
     """Take up to `limit` due deliveries for one attempt each, in one transaction.
 
@@ -102,10 +103,11 @@ def deliveries_claim_attempts(
     locked are skipped, never waited for. Each row's `next_attempt_at` moves to the end of
     an attempt lease before any network I/O, so nobody else sends it meanwhile, and a
     worker killed mid-attempt leaves a row that falls due again when the lease ends.
+    A caller that may queue a row behind another attempt asks for `leases` attempts' worth.
     Two statements whatever the batch size: one SELECT … FOR UPDATE SKIP LOCKED, one UPDATE.
     """
     now = timezone.now()
-    lease_end = now + attempt_lease()
+    lease_end = now + attempt_lease() * leases
     due = PostbackDelivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
     if ids is not None:
         due = due.filter(pk__in=ids)
@@ -123,13 +125,8 @@ def deliveries_claim_attempts(
         # A row still marked in flight: the previous attempt's worker died before it
         # could write its result. The log says so.
         interrupted = [
-            DeliveryAttempt(
-                delivery=delivery,
-                started_at=delivery.claimed_until - attempt_lease()
-                if delivery.claimed_until
-                else now,
-                error=INTERRUPTED,
-            )
+            # The claim that started it is the row's last write (its `updated_at`).
+            DeliveryAttempt(delivery=delivery, started_at=delivery.updated_at, error=INTERRUPTED)
             for delivery in deliveries
             if delivery.last_error == IN_FLIGHT
         ]

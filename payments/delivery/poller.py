@@ -55,6 +55,7 @@ FULL = -1
 # Put on the wanted queue to wake the claimer (on stop); not a delivery id.
 WAKE = 0
 # Claimed deliveries per sender: one being sent, one waiting for the sender to be free.
+# A waiting one may sit behind a whole attempt, so its claim's lease is this many long.
 CLAIM_AHEAD = 2
 # In a backlog, claim when there is room for at least concurrency / this many: each claim
 # costs a transaction, so a few large ones beat many of one or two rows.
@@ -179,7 +180,7 @@ class DeliveryPoller:
             return
         ids, self._held = self._held[:free], self._held[free:]
         try:
-            self._send_all(deliveries_claim_attempts(ids=ids, limit=len(ids)))
+            self._send_all(deliveries_claim_attempts(ids=ids, limit=len(ids), leases=CLAIM_AHEAD))
         except Exception:  # the database is away: the rows' leases bring them back
             logger.exception("postback relay: claiming wanted deliveries failed")
             close_old_connections()
@@ -198,7 +199,9 @@ class DeliveryPoller:
             free = self._free()
             if self._backlog and free < max(self.concurrency // CLAIM_BATCHES, 1):
                 return FULL  # wait for a batch's worth of room: fewer, larger claims
-            deliveries = deliveries_claim_attempts(limit=free) if free > 0 else []
+            deliveries = []
+            if free > 0:
+                deliveries = deliveries_claim_attempts(limit=free, leases=CLAIM_AHEAD)
         except Exception:  # the database is away: try again next tick, never die
             logger.exception("postback poller tick failed")
             close_old_connections()

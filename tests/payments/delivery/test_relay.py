@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
@@ -233,6 +234,10 @@ def test_stopping_gives_back_claimed_deliveries_that_were_never_sent(worker_sett
     try:
         assert relay.tick() == FULL  # both claimed: one for the sender, one waiting
         assert receiver.arrived.wait(5)
+        # the waiting one's lease outlasts the attempt ahead of it plus its own
+        waiting = PostbackDelivery.objects.get(pk=second.pk)
+        lease = timedelta(seconds=worker_settings.POSTBACK_ATTEMPT_LEASE)
+        assert waiting.claimed_until - timezone.now() > lease
     finally:
         # when the worker stops while the first is still in flight
         relay.stop()
