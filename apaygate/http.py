@@ -114,7 +114,12 @@ def merchant_client(*, allow_private: bool) -> requests.Session:
         default_timeout=merchant_timeout(),
         user_agent_override=USER_AGENT,
     )
-    return _shared(HTTPSession(config))
+    session = _shared(HTTPSession(config))
+    # Nothing from the environment: no proxy (it would connect on our behalf, past the
+    # address check), no ~/.netrc credentials for a merchant's host, and no look for
+    # that file on every postback.
+    session.trust_env = False
+    return session
 
 
 def provider_session() -> requests.Session:

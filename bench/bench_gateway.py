@@ -5,8 +5,9 @@ Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/apay
 dropped, created and migrated on every run), BENCH_REDIS_URL (redis://127.0.0.1:6379/9),
 BENCH_PORT_BASE (18000: gateway, +1 raw app, +2 provider stub, +3 merchant stub),
 BENCH_SECONDS (10 per run), WEB_CONCURRENCY (web processes; default one per core),
-CELERY_WORKER_CONCURRENCY (64), BENCH_SERVER (asgi = production; sync, gthread: the
-models it was chosen over), BENCH_WEB_ONLY (1: rows 1-6 only, no worker, no results.json).
+CELERY_WORKER_CONCURRENCY and POSTBACK_POLL_CONCURRENCY (unset: the shipped 16 and 64),
+BENCH_SERVER (asgi = production; sync, gthread: the models it was chosen over),
+BENCH_WEB_ONLY (1: rows 1-6 only, no worker, no results.json).
 
 On loopback it starts: the gateway with the production web command (gunicorn, uvicorn
 workers, apaygate/gunicorn_conf.py), the raw baseline app (one Redis GET + 302) under the
@@ -80,6 +81,44 @@ def concurrently(*jobs):
     for t in threads:
         t.join()
     return results
+
+
+def delivery_rows(stack: Stack) -> list[dict]:
+    """Rows 7-8: merchant postbacks through the production worker (bench/bench_relay.py runs
+    only these)."""
+    rows: list[dict] = []
+    # 7. Postback -> merchant receipt at 100/s, through the real worker. (PostgreSQL's
+    # 100 connections: a fresh gateway first, so the worker's threads find room.)
+    stack.restart_gateway()
+    stack.start_worker()
+    stack.postbacks_end_to_end(rate=100, seconds=2)  # warm-up: threads and connections
+    e2e = stack.postbacks_end_to_end(rate=100, seconds=SECONDS)
+    rows.append(
+        row(
+            "postback -> merchant receipt at 100/s: p99 ms",
+            e2e,
+            baseline=1000.0,
+            base_name="target 1 s",
+            unit="p99_ms",
+            received=e2e["received"],
+            sent=e2e["sent"],
+            intake_p99_ms=e2e["intake_p99_ms"],
+            delivery_p99_ms=e2e["delivery_p99_ms"],
+        )
+    )
+
+    # 8. Relay: due deliveries to a merchant answering in 100 ms.
+    relay = stack.relay(count=int(600 * SECONDS))
+    rows.append(
+        row(
+            "relay, merchant 100 ms",
+            relay,
+            baseline=relay["bare_rps"],
+            base_name=f"bare POSTs, {relay['senders']} threads",
+            delivered=relay["delivered"],
+        )
+    )
+    return rows
 
 
 def main() -> None:
@@ -244,35 +283,7 @@ def main() -> None:
         if WEB_ONLY:  # the table now; `finally` stops the processes
             return finish(rows, stack)
 
-        # 7. Postback -> merchant receipt at 100/s, through the real worker. (PostgreSQL's
-        # 100 connections: a fresh gateway first, so the worker's threads find room.)
-        stack.restart_gateway()
-        stack.start_worker()
-        stack.postbacks_end_to_end(rate=100, seconds=2)  # warm-up: threads and connections
-        e2e = stack.postbacks_end_to_end(rate=100, seconds=SECONDS)
-        rows.append(
-            row(
-                "postback -> merchant receipt at 100/s: p99 ms",
-                e2e,
-                baseline=1000.0,
-                base_name="target 1 s",
-                unit="p99_ms",
-                received=e2e["received"],
-                sent=e2e["sent"],
-            )
-        )
-
-        # 8. Relay: due deliveries to a merchant answering in 100 ms.
-        relay = stack.relay(count=int(600 * SECONDS))
-        rows.append(
-            row(
-                "relay, merchant 100 ms",
-                relay,
-                baseline=relay["bare_rps"],
-                base_name=f"bare POSTs, {stack.worker_concurrency} threads",
-                delivered=relay["delivered"],
-            )
-        )
+        rows += delivery_rows(stack)
     finally:
         stack.stop()
         print(stack.log_tail())

@@ -34,7 +34,10 @@ logger = logging.getLogger(__name__)
 
 # Stable task names (payments/delivery/tasks.py registers them under these).
 DELIVER_POSTBACK_TASK = "delivery.deliver_postback"
+DELIVER_POSTBACKS_TASK = "delivery.deliver_postbacks"
 DISPATCH_DUE_TASK = "delivery.dispatch_due"
+# The dispatcher queues due rows this many to a message: one broker hop per batch.
+DISPATCH_BATCH = 100
 
 
 def attempt_lease() -> timedelta:
@@ -58,9 +61,15 @@ def postback_url_disabled(*, merchant: Merchant, url: str) -> bool:
     """True when the merchant's last concluded delivery to `url` was answered 410 Gone.
 
     A 410 means "stop sending here". A resend (staff or API) that succeeds re-enables it.
+    Asked at every enqueue, inside the provider's postback request: the first query only
+    looks for any 410 to this URL (the small `delivery_gone_idx`), which is the end of it
+    for nearly every merchant; only then is the latest concluded delivery looked up.
     """
+    deliveries = PostbackDelivery.objects.filter(payment__merchant=merchant, url=url)
+    if not deliveries.filter(last_status_code=410).exists():
+        return False
     latest = (
-        PostbackDelivery.objects.filter(payment__merchant=merchant, url=url, attempt_count__gt=0)
+        deliveries.filter(attempt_count__gt=0)
         .exclude(status=DeliveryStatus.PENDING)
         .order_by("-updated_at")
         .only("last_status_code")
@@ -138,12 +147,16 @@ def deliveries_claim_due(*, limit: int = 500) -> list[int]:
 
 
 def deliveries_dispatch_due() -> int:
-    """Claim due deliveries and queue each; stop at the first broker failure."""
+    """Claim due deliveries and queue them in batches; stop at the first broker failure."""
     ids = deliveries_claim_due()
     queued = 0
-    for index, delivery_id in enumerate(ids):
-        if not delivery_queue(delivery_id=delivery_id):
-            PostbackDelivery.objects.filter(pk__in=ids[index:]).update(claimed_until=None)
+    for start in range(0, len(ids), DISPATCH_BATCH):
+        batch = ids[start : start + DISPATCH_BATCH]
+        try:
+            current_app.send_task(DELIVER_POSTBACKS_TASK, args=(batch,), retry=False)
+        except Exception as exc:  # the broker is down: the outbox rows are still there
+            logger.warning("postbacks not queued (%s); retrying later", type(exc).__name__)
+            PostbackDelivery.objects.filter(pk__in=ids[start:]).update(claimed_until=None)
             break
-        queued += 1
+        queued += len(batch)
     return queued

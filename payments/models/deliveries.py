@@ -56,6 +56,14 @@ class PostbackDelivery(models.Model):
                 condition=models.Q(status="pending"),
                 name="delivery_due_idx",
             ),
+            # Only deliveries last answered 410 Gone (rare): lets every enqueue ask "has
+            # this URL said Gone?" without reading the merchant's whole history. Not on
+            # `url` itself: a 2,048-character URL can exceed a btree entry's size.
+            models.Index(
+                fields=["updated_at"],
+                condition=models.Q(last_status_code=410),
+                name="delivery_gone_idx",
+            ),
         ]
 
     def __str__(self) -> str:
