@@ -308,6 +308,8 @@ def print_table(rows: list[dict], stack: Stack) -> None:
     for r in rows:
         unit = " rps" if r["unit"] == "rps" else " ms"
         extra = f" (p99 {r['p99_ms']} ms, {r['errors']} errors)" if r["unit"] == "rps" else ""
+        if "overhead_p99_ms" in r:  # init-payment: p99 minus the provider's fixed 200 ms
+            extra += f"; own overhead p99 {r['overhead_p99_ms']} ms"
         if "cpu_ms_per_request" in r:
             extra += f"; gateway CPU {r['cpu_ms_per_request']} ms/request"
         print(
