@@ -91,6 +91,11 @@ def delivery_rows(stack: Stack) -> list[dict]:
     # 100 connections: a fresh gateway first, so the worker's threads find room.)
     stack.restart_gateway()
     stack.start_worker()
+    drained = stack.wait_for_shopper_events_drained()
+    print(
+        f"worker copied {drained['events']} buffered redirect events into PostgreSQL in "
+        f"{drained['seconds']} s ({drained['left']} left) before rows 7-8"
+    )
     stack.postbacks_end_to_end(rate=100, seconds=2)  # warm-up: threads and connections
     e2e = stack.postbacks_end_to_end(rate=100, seconds=SECONDS)
     rows.append(
