@@ -100,6 +100,16 @@ def _flag(payment: Payment, reason: str, *, also_save: list[str]) -> None:
     payment.save(update_fields=["needs_review", "review_reason", "updated_at", *also_save])
 
 
+def _flag_conflict(payment: Payment, reason: str, summary: dict, events: list) -> None:
+    """Flag a postback that contradicts the payment for staff, and record it as a conflict."""
+    _flag(payment, reason, also_save=[])
+    events.append(
+        event_build(
+            type=EventType.POSTBACK_CONFLICT, payment=payment, payload={**summary, "reason": reason}
+        )
+    )
+
+
 def postback_receive(*, provider_key: str, raw: RawPostback) -> IntakeResult:
     """Verify and apply one provider postback; every path leaves an event behind."""
     if provider_key not in PROVIDERS:
@@ -186,14 +196,8 @@ def _postback_decide(
         and event.provider_reference
         and event.provider_reference != payment.provider_reference
     ):
-        reason = "postback reference does not match the invoice reference"
-        _flag(payment, reason, also_save=[])
-        events.append(
-            event_build(
-                type=EventType.POSTBACK_CONFLICT,
-                payment=payment,
-                payload={**summary, "reason": reason},
-            )
+        _flag_conflict(
+            payment, "postback reference does not match the invoice reference", summary, events
         )
         return "flagged_reference_mismatch"
     if payment.status == target:
@@ -209,14 +213,7 @@ def _postback_decide(
         payment_transition(payment=payment, target=PaymentStatus.PENDING)
     if not transition_allowed(current=payment.status, target=target):
         reason = f"late {event.outcome} postback after the payment was {payment.status}"
-        _flag(payment, reason, also_save=[])
-        events.append(
-            event_build(
-                type=EventType.POSTBACK_CONFLICT,
-                payment=payment,
-                payload={**summary, "reason": reason},
-            )
-        )
+        _flag_conflict(payment, reason, summary, events)
         return "conflict_flagged"
     # What was paid is written with the status (or the flag) below, in one UPDATE.
     paid_fields: list[str] = []
