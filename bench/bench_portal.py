@@ -1,7 +1,7 @@
 """How long the merchant portal's dashboard takes to render with 100,000 payments.
 
-Run: `.venv/bin/python bench/bench_portal.py` (or `make bench`). Needs PostgreSQL; it
-creates a throw-away database `test_apaygate_bench_portal` (override the server with
+Run: `.venv/bin/python bench/bench_portal.py` (on its own: not part of `make bench`). Needs
+PostgreSQL; it creates a throw-away database `test_apaygate_bench_portal` (override the server with
 BENCH_DATABASE_URL), fills it with SQL `generate_series`, renders pages in process
 through Django's test client (middleware, view, queries, templates: everything but the
 socket), and drops the database at the end.
