@@ -57,8 +57,13 @@ def buffer_fields(*, entry: dict, type: str) -> dict[str, str]:
         "merchant_id": str(entry["merchant_id"] or ""),
         "status": entry["status"],
         "provider": entry["provider"],
-        "at": datetime.now(UTC).isoformat(),
+        "at": event_time(),
     }
+
+
+def event_time() -> str:
+    """An event's `at` field: now, as `_event_from` reads it back."""
+    return datetime.now(UTC).isoformat()
 
 
 _client: redis.Redis | None = None

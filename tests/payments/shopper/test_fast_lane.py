@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
 
 import pytest
+import redis
 
-from payments.kv import kv_store
-from payments.models import PaymentStatus
-from payments.shopper.event_buffer import async_redis, shopper_events_drain
+from payments.kv import kv_cached, kv_store
+from payments.models import EventType, PaymentStatus
+from payments.shopper.event_buffer import (
+    async_redis,
+    buffer_fields,
+    shopper_events_drain,
+    stream_key,
+)
 from payments.shopper.fast_lane import pay_fast
 from tests.factories import PaymentFactory
 
@@ -68,13 +75,45 @@ def test_the_fast_lane_buffers_the_redirect_event():
     assert payment.events.filter(type="shopper.redirected").count() == 1
 
 
+def test_the_fast_lane_buffers_the_same_fields_as_the_django_view(settings):
+    payment = PaymentFactory()
+    kv_store(payment)
+    expected = buffer_fields(entry=kv_cached(payment.public_id), type=EventType.SHOPPER_REDIRECTED)
+
+    _call(payment.public_id)
+
+    [(_entry_id, raw_fields)] = redis.Redis.from_url(settings.REDIS_URL).xrange(stream_key())
+    fields = {key.decode(): value.decode() for key, value in raw_fields.items()}
+    assert fields.keys() == expected.keys()
+    assert {k: v for k, v in fields.items() if k != "at"} == {
+        k: v for k, v in expected.items() if k != "at"
+    }
+    at = datetime.fromisoformat(fields["at"])
+    assert abs(at - datetime.fromisoformat(expected["at"])) < timedelta(seconds=5)
+    assert shopper_events_drain() == 1
+
+
+def test_the_fast_lane_leaves_the_redirect_to_django_when_redis_is_away(settings):
+    payment = PaymentFactory()
+    kv_store(payment)
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+
+    handled, sent = _call(payment.public_id)
+
+    assert not handled
+    assert sent == []
+
+
 @pytest.mark.parametrize(
     "setup",
-    ["miss", "closed", "bad_host"],
+    ["miss", "closed", "created", "no_provider_url", "bad_host"],
 )
 def test_the_fast_lane_leaves_everything_but_a_payable_hit_to_django(setup, settings):
     settings.ALLOWED_HOSTS = ["testserver"]
-    payment = PaymentFactory(status=PaymentStatus.SUCCEEDED if setup == "closed" else "pending")
+    status = {"closed": PaymentStatus.SUCCEEDED, "created": PaymentStatus.CREATED}
+    payment = PaymentFactory(status=status.get(setup, PaymentStatus.PENDING))
+    if setup == "no_provider_url":
+        payment.provider_url = ""
     if setup != "miss":
         kv_store(payment)
     host = b"evil.example" if setup == "bad_host" else b"testserver"
