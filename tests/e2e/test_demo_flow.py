@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from payments.merchants import api_token_issue, merchant_create
-from payments.models import DeliveryStatus, Payment, PaymentStatus, PostbackDelivery, TokenMode
+from payments.models import DeliveryStatus, Payment, PaymentStatus, PostbackDelivery
+from tests.e2e.demo_shop import demo_shop_create
 
 # The real-worker fixtures live with the postback tests.
 from tests.support.gateway import celery_stack, worker_settings  # noqa: F401
@@ -16,15 +16,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.worker]
 
 @pytest.fixture
 def demo_shop(live_server, settings, worker_settings):  # noqa: F811
-    merchant = merchant_create(
-        slug=settings.DEMO_MERCHANT_SLUG, name="Demo Shop", provider="sandbox"
-    )
-    _token, key = api_token_issue(merchant=merchant, mode=TokenMode.TEST, label="demo")
-    settings.DEMO_API_TOKEN = key
-    settings.PUBLIC_BASE_URL = live_server.url
-    settings.SANDBOX_ENABLED = True
-    settings.DEBUG = True  # http:// URLs for the live server's return and postback URLs
-    return merchant
+    return demo_shop_create(live_server, settings)
 
 
 def test_buy_pay_and_see_the_signed_postback(

@@ -12,9 +12,9 @@ import re
 
 import pytest
 
-from payments.merchants import api_token_issue, merchant_create
-from payments.models import Payment, PaymentStatus, TokenMode
+from payments.models import Payment, PaymentStatus
 from reporting.portal.users import portal_user_create
+from tests.e2e.demo_shop import demo_shop_create
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -26,14 +26,7 @@ EMPTY_STATE = "[data-testid=empty-state]"
 
 @pytest.fixture
 def demo_shop(live_server, settings):
-    merchant = merchant_create(
-        slug=settings.DEMO_MERCHANT_SLUG, name="Demo Shop", provider="sandbox"
-    )
-    _token, key = api_token_issue(merchant=merchant, mode=TokenMode.TEST, label="demo")
-    settings.DEMO_API_TOKEN = key
-    settings.PUBLIC_BASE_URL = live_server.url
-    settings.SANDBOX_ENABLED = True
-    settings.DEBUG = True  # http:// URLs for the live server's return and postback URLs
+    merchant = demo_shop_create(live_server, settings)
     settings.POSTBACK_ALLOW_PRIVATE = True  # as `make run`: the demo shop is on loopback
     portal_user_create(merchant=merchant, email=EMAIL, password=PASSWORD)
     return merchant
