@@ -27,16 +27,18 @@ from django.template import loader
 from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
-from payments.errors import DATABASE_RETRY_AFTER_SECONDS, database_unavailable
+from payments.errors import (
+    DATABASE_RETRY_AFTER_SECONDS,
+    database_unavailable,
+    database_unavailable_response,
+    error_body,
+)
 
 logger = logging.getLogger(__name__)
 
 
 def _api_error(*, code: str, message: str, status: int) -> JsonResponse:
-    # The API's error shape (payments.api.errors.error_body). Not imported from there:
-    # loading DRF's views from the URLconf, before the API's own modules, is an import cycle.
-    body = {"status": "error", "code": code, "message": message, "errors": {}}
-    return JsonResponse(body, status=status)
+    return JsonResponse(error_body(code=code, message=message), status=status)
 
 
 def _area(path: str) -> str:
@@ -73,8 +75,9 @@ def server_error(request: HttpRequest) -> HttpResponse:
     Django calls this handler while the exception is being handled, so sys.exc_info() names
     it; that is how an unreachable database, raised in a view or a middleware, becomes a 503.
     """
-    if database_unavailable(sys.exc_info()[1]):
-        return service_unavailable(request)
+    exc = sys.exc_info()[1]
+    if database_unavailable(exc):
+        return service_unavailable(request, exc)
     if request.path.startswith("/api/"):
         return _api_error(
             code="internal_error", message="Internal error; it has been logged.", status=500
@@ -83,18 +86,14 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return HttpResponseServerError(html)
 
 
-def service_unavailable(request: HttpRequest) -> HttpResponse:
-    """503 with Retry-After: JSON under /api/ (provider postbacks included), a page elsewhere."""
-    logger.error("database unavailable, answering 503 for %s", request.path)
+def service_unavailable(request: HttpRequest, exc: BaseException | None) -> HttpResponse:
+    """503 with Retry-After: the API's JSON under /api/ (provider postbacks included), a page
+    elsewhere."""
     if request.path.startswith("/api/"):
-        response: HttpResponse = _api_error(
-            code="service_unavailable",
-            message="Temporarily unavailable; nothing was changed. Retry shortly.",
-            status=503,
-        )
-    else:
-        html = loader.get_template("errors/503.html").render(_error_context(request.path))
-        response = HttpResponse(html, status=503)
+        return database_unavailable_response(exc)
+    logger.error("database unavailable, answering 503 for %s", request.path)
+    html = loader.get_template("errors/503.html").render(_error_context(request.path))
+    response = HttpResponse(html, status=503)
     response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
     return response
 

@@ -15,7 +15,12 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler
 
-from payments.errors import DATABASE_RETRY_AFTER_SECONDS, ApiError, database_unavailable
+from payments.errors import (
+    ApiError,
+    database_unavailable,
+    database_unavailable_response,
+    error_body,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +50,6 @@ _CODES: dict[type, tuple[str, str | None]] = {
     exceptions.Throttled: ("rate_limited", None),
     exceptions.ValidationError: ("validation_error", "The request has invalid fields."),
 }
-
-
-def error_body(*, code: str, message: str, errors: dict | None = None) -> dict:
-    return {"status": "error", "code": code, "message": message, "errors": errors or {}}
 
 
 def _flatten(detail) -> dict[str, list[str]]:
@@ -98,22 +99,4 @@ def api_exception_handler(exc, context):
     if message is None:
         message = str(exc.detail) if not isinstance(exc.detail, dict | list) else str(exc)
     response.data = error_body(code=code or detail_code or "error", message=message, errors=errors)
-    return response
-
-
-def database_unavailable_response(exc: BaseException) -> JsonResponse:
-    """503 `service_unavailable` with Retry-After: the database is down or out of connections.
-
-    Logged as one line, without a traceback: the cause is the database's, and the readiness
-    probe (/readyz) and the database's own metrics say more than a stack would.
-    """
-    logger.error("database unavailable, answering 503: %s", type(exc).__name__)
-    response = JsonResponse(
-        error_body(
-            code="service_unavailable",
-            message="Temporarily unavailable; nothing was changed. Retry shortly.",
-        ),
-        status=503,
-    )
-    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
     return response

@@ -15,13 +15,9 @@ from __future__ import annotations
 
 from django.http import Http404, HttpResponse, JsonResponse
 
+from payments.errors import error_body
+
 API_PREFIX = "/api/"
-
-
-def error_body(*, code: str, message: str) -> dict:
-    # The shape of payments.api.errors.error_body, which cannot be imported while the
-    # middleware loads (it pulls in DRF's views, whose settings import the API's parser).
-    return {"status": "error", "code": code, "message": message, "errors": {}}
 
 
 def _has_nul(request) -> tuple[bool, bool]:
