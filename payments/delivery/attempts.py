@@ -242,6 +242,7 @@ RECORD_READS = (
     "payment__status",
     "payment__provider",
     "payment__merchant_id",
+    "last_error",  # IN_FLIGHT unless a resend reset the row meanwhile
 )
 
 
@@ -310,10 +311,13 @@ def _deliveries_save(deliveries: list[PostbackDelivery]) -> None:
 def attempts_record(*, results: Sequence[tuple[int, AttemptResult]]) -> list[PostbackDelivery]:
     """Keep each attempt and move each delivery on, in one transaction for the whole batch.
 
-    Rows are read again under lock (a resend may have reset one meanwhile) in id order, so
-    two recorders never deadlock. A batch of successes is four statements whatever its
-    size: the locking SELECT, the attempts' INSERT, the deliveries' UPDATE and the events'
-    INSERT (a retry adds an UPDATE of its own: see `_deliveries_save`).
+    Rows are read again under lock in id order, so two recorders never deadlock. A row
+    that is no longer in flight was reset by a resend while its answer was on the way: the
+    try is kept in the log, but the row is left as the resend set it (due, queued), so
+    the resend still goes out instead of being marked delivered by the earlier try.
+    A batch of successes is four statements whatever its size: the locking SELECT, the
+    attempts' INSERT, the deliveries' UPDATE and the events' INSERT (a retry adds an
+    UPDATE of its own: see `_deliveries_save`).
     """
     by_id = dict(results)
     now = timezone.now()
@@ -325,7 +329,7 @@ def attempts_record(*, results: Sequence[tuple[int, AttemptResult]]) -> list[Pos
             .filter(pk__in=by_id)
             .order_by("pk")
         )
-        attempts, events = [], []
+        attempts, events, advanced = [], [], []
         for delivery in deliveries:
             result = by_id[delivery.pk]
             attempts.append(
@@ -338,11 +342,14 @@ def attempts_record(*, results: Sequence[tuple[int, AttemptResult]]) -> list[Pos
                     response_body=result.response_body,
                 )
             )
+            if delivery.last_error != IN_FLIGHT:
+                continue  # reset by a resend meanwhile
+            advanced.append(delivery)
             event = _delivery_advance(delivery, result, now=now)
             if event is not None:
                 events.append(event)
         DeliveryAttempt.objects.bulk_create(attempts)
-        _deliveries_save(deliveries)
+        _deliveries_save(advanced)
         if events:
             PaymentEvent.objects.bulk_create(events)
     for delivery in deliveries:

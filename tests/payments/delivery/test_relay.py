@@ -19,6 +19,7 @@ from payments.delivery.attempts import (
 )
 from payments.delivery.outbox import delivery_enqueue, postback_url_disabled
 from payments.delivery.poller import FULL, DeliveryPoller
+from payments.delivery.resend import delivery_resend
 from payments.models import (
     DeliveryAttempt,
     DeliveryStatus,
@@ -249,3 +250,24 @@ def test_stopping_gives_back_claimed_deliveries_that_were_never_sent(worker_sett
     assert second.last_error == ""
     assert second.next_attempt_at <= timezone.now()
     assert not DeliveryAttempt.objects.filter(delivery=second).exists()
+
+
+@pytest.mark.django_db
+def test_a_resend_while_an_answer_is_on_the_way_is_not_marked_delivered_by_it():
+    """The relay records answers a moment after they arrive; a resend in between must
+    still go out (before, the earlier try's success overwrote it: the resend was lost)."""
+    merchant = MerchantFactory()
+    (delivery,) = _due(merchant, "https://shop.example/pb", 1)
+    (claimed,) = deliveries_claim_attempts(limit=1)
+    delivery_resend(delivery=claimed, by="test")
+    ok = AttemptResult(
+        webhook_id=claimed.webhook_id, started_at=timezone.now(), duration_ms=3, status_code=200
+    )
+
+    attempts_record(results=[(claimed.pk, ok)])
+
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.PENDING
+    assert delivery.delivered_at is None
+    assert delivery.next_attempt_at <= timezone.now()
+    assert DeliveryAttempt.objects.filter(delivery=delivery, status_code=200).count() == 1
