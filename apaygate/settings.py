@@ -95,10 +95,27 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
-# Persistent connections: a new PostgreSQL connection per request costs more than the
+# Reused connections: a new PostgreSQL connection per request costs more than the
 # redirect view itself (bench/bench_gateway.py measures the redirect against a raw app).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# PostgreSQL: a connection pool per process (psycopg_pool, Django's "pool" option), so a
+# process holds at most DATABASE_POOL_MAX_SIZE connections however many threads it runs; a
+# thread borrows one for a request or a task and gives it back at the end (CONN_MAX_AGE is
+# then 0: the pool keeps them open). Waiting longer than DATABASE_POOL_TIMEOUT seconds for
+# one is a database-unavailable 503 (payments/errors.py). The budget for max_connections:
+# deploy/README.md. SQLite (embedded mode) has no pool.
+DATABASE_POOL = env.bool("DATABASE_POOL", default=True)
+DATABASE_POOL_MIN_SIZE = env.int("DATABASE_POOL_MIN_SIZE", default=2)
+DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=10)
+DATABASE_POOL_TIMEOUT = env.float("DATABASE_POOL_TIMEOUT", default=3.0)
+if DATABASE_POOL and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(DATABASE_POOL_MIN_SIZE, DATABASE_POOL_MAX_SIZE),
+        "max_size": DATABASE_POOL_MAX_SIZE,
+        "timeout": DATABASE_POOL_TIMEOUT,
+    }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Embedded mode runs web, worker and beat against one file: wait for locks, and
     # take the write lock up front so two writers never deadlock.
@@ -335,6 +352,15 @@ PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 # Read by scripts/serve.sh web, listed here for the configuration reference.
 PORT = env.int("PORT", default=8000)
 WEB_CONCURRENCY = env.int("WEB_CONCURRENCY", default=3)
+# Each web process's two thread pools (apaygate/asgi.py, apaygate/pools.py): threads, the
+# requests that may wait for one, and the seconds one may wait before it is refused (503
+# with Retry-After). `provider`: init-payment, which waits on a provider; `general`: the rest.
+WEB_PROVIDER_THREADS = env.int("WEB_PROVIDER_THREADS", default=32)
+WEB_PROVIDER_QUEUE_MAX = env.int("WEB_PROVIDER_QUEUE_MAX", default=64)
+WEB_PROVIDER_QUEUE_BUDGET = env.float("WEB_PROVIDER_QUEUE_BUDGET", default=1.0)
+WEB_THREADS = env.int("WEB_THREADS", default=8)
+WEB_QUEUE_MAX = env.int("WEB_QUEUE_MAX", default=32)
+WEB_QUEUE_BUDGET = env.float("WEB_QUEUE_BUDGET", default=1.0)
 # A Celery worker serves its own metrics on this port (0: not served); private network only.
 WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
 

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apaygate.db_pool import connection_release
 from payments.audit import event_record
 from payments.currencies import TELE_USD
 from payments.errors import ApiError
@@ -238,6 +239,9 @@ def _invoice(payment: Payment) -> Payment:
         provider_currency=payment.provider_currency,
         **urls,
     )
+    # The provider may take seconds: hold no pooled database connection meanwhile, so the
+    # process's connection budget does not grow with the provider's latency.
+    connection_release()
     try:
         # Under the provider's bulkhead: a concurrency cap and a circuit breaker.
         invoice = provider_call(payment.provider, lambda: provider.create_invoice(request))
