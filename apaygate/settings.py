@@ -335,6 +335,10 @@ PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 # Read by scripts/serve.sh web, listed here for the configuration reference.
 PORT = env.int("PORT", default=8000)
 WEB_CONCURRENCY = env.int("WEB_CONCURRENCY", default=3)
+# Read by scripts/serve.sh shopper (the shopper process class), listed here for the reference.
+SHOPPER_PORT = env.int("SHOPPER_PORT", default=8001)
+SHOPPER_CONCURRENCY = env.int("SHOPPER_CONCURRENCY", default=2)
+SHOPPER_THREADS = env.int("SHOPPER_THREADS", default=8)
 # A Celery worker serves its own metrics on this port (0: not served); private network only.
 WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
 

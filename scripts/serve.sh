@@ -27,11 +27,7 @@ case "$role" in
     # Its own bind, worker count and pool; gunicorn_conf.py and asgi.py read the WEB_* names.
     export WEB_BIND="${SHOPPER_BIND:-0.0.0.0:${SHOPPER_PORT:-8001}}"
     export WEB_THREADS="${SHOPPER_THREADS:-8}"
-    if [ -n "${SHOPPER_CONCURRENCY:-}" ]; then
-      export WEB_CONCURRENCY="$SHOPPER_CONCURRENCY"
-    else
-      unset WEB_CONCURRENCY  # the web role's count is not this class's: gunicorn_conf's default
-    fi
+    export WEB_CONCURRENCY="${SHOPPER_CONCURRENCY:-2}"
     if [ -n "${PROMETHEUS_MULTIPROC_DIR:-}" ]; then
       # One directory per server (the web role empties its own at start): a sibling of web's.
       export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR%/}-shopper"

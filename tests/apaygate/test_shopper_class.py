@@ -17,6 +17,7 @@ import socket
 import subprocess
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -324,6 +325,104 @@ def test_shoppers_are_answered_by_their_class_while_every_web_provider_thread_ha
         for conn in accepted:
             conn.close()
         hanging.close()
+
+
+class Upstream:
+    """A loopback HTTP server that answers 200 and keeps the headers of every request."""
+
+    def __init__(self):
+        self.seen: list[tuple[str, dict[str, str]]] = []
+        upstream = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                upstream.seen.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def upstreams():
+    web, shopper = Upstream(), Upstream()
+    yield web, shopper
+    web.close()
+    shopper.close()
+
+
+def _caddy_alone(tmp_path: Path, upstreams, *, tls: str) -> tuple[Process, int, Path]:
+    """Caddy with the shipped Caddyfile in front of two recording upstreams."""
+    web, shopper = upstreams
+    port = free_port()
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "XDG_DATA_HOME": str(tmp_path / "caddy-data"),
+        "XDG_CONFIG_HOME": str(tmp_path / "caddy-config"),
+        "APAYGATE_SITE": "127.0.0.1" if tls == "internal" else f"http://127.0.0.1:{port}",
+        "APAYGATE_TLS": tls,
+        "CADDY_HTTPS_PORT": str(port if tls == "internal" else free_port()),
+        "CADDY_HTTP_PORT": str(free_port() if tls == "internal" else port),
+        "WEB_UPSTREAM": web.address,
+        "SHOPPER_UPSTREAM": shopper.address,
+    }
+    command = [_caddy(), "run", "--config", str(CADDYFILE), "--adapter", "caddyfile"]
+    return Process("caddy", command, env, tmp_path), port, tmp_path / "caddy-data"
+
+
+@pytest.mark.parametrize("tls", ["internal", "auto"])
+def test_the_proxy_replaces_the_clients_forwarded_headers_and_keeps_the_host(
+    tmp_path, upstreams, tls
+):
+    web, shopper = upstreams
+    caddy, port, data = _caddy_alone(tmp_path, upstreams, tls=tls)
+    scheme = "https" if tls == "internal" else "http"
+    root = data / "caddy" / "pki" / "authorities" / "local" / "root.crt"
+    spoofed = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+    if tls == "internal":
+        spoofed["X-Forwarded-Proto"] = "http"
+    try:
+
+        def fetch(path: str) -> requests.Response | None:
+            try:
+                return requests.get(
+                    f"{scheme}://127.0.0.1:{port}{path}",
+                    headers=spoofed,
+                    timeout=5,
+                    verify=str(root) if tls == "internal" else True,
+                )
+            except (requests.RequestException, OSError):
+                assert caddy.popen.poll() is None, caddy.log()
+                return None
+
+        assert _until(lambda: fetch("/healthz") is not None, timeout=START_TIMEOUT)
+        web.seen.clear()
+
+        # when: a shopper path and a merchant path, with client-made forwarded headers
+        assert fetch("/integration/pay?id=pay_x").status_code == 200
+        assert fetch("/api/v1/payments").status_code == 200
+    finally:
+        caddy.stop()
+
+    # then: each class got its path, with the proxy's own view of the client
+    [(shopper_path, shopper_headers)] = shopper.seen
+    [(web_path, web_headers)] = web.seen
+    assert (shopper_path, web_path) == ("/integration/pay?id=pay_x", "/api/v1/payments")
+    for headers in (shopper_headers, web_headers):
+        assert headers["x-forwarded-proto"] == scheme
+        assert headers["x-forwarded-for"] == "127.0.0.1"
+        assert headers["host"] == f"127.0.0.1:{port}"
 
 
 def test_the_proxy_routes_exactly_the_paths_the_shopper_class_serves():
