@@ -361,6 +361,10 @@ WEB_PROVIDER_QUEUE_BUDGET = env.float("WEB_PROVIDER_QUEUE_BUDGET", default=1.0)
 WEB_THREADS = env.int("WEB_THREADS", default=8)
 WEB_QUEUE_MAX = env.int("WEB_QUEUE_MAX", default=32)
 WEB_QUEUE_BUDGET = env.float("WEB_QUEUE_BUDGET", default=1.0)
+# Read by scripts/serve.sh shopper (the shopper process class), listed here for the reference.
+SHOPPER_PORT = env.int("SHOPPER_PORT", default=8001)
+SHOPPER_CONCURRENCY = env.int("SHOPPER_CONCURRENCY", default=2)
+SHOPPER_THREADS = env.int("SHOPPER_THREADS", default=8)
 # A Celery worker serves its own metrics on this port (0: not served); private network only.
 WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
 
