@@ -413,8 +413,10 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "axes/locked_out.html"
-# Client IP: REMOTE_ADDR. Behind a proxy, install django-ipware and set its proxy count.
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0) or None
+# The client address a lock is keyed on: the socket's peer, or behind N trusted reverse
+# proxies the Nth address from the right of X-Forwarded-For (apaygate/login_throttle.py).
+AXES_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "apaygate.login_throttle.client_address"
 
 # The demo shop at /demo/ (only while the sandbox is on) calls the API with this test token;
 # `make run` creates it and keeps it in .run/demo-token.
