@@ -294,6 +294,13 @@ POSTBACK_ATTEMPT_LEASE = env.float("POSTBACK_ATTEMPT_LEASE", default=2 * POSTBAC
 # How long a delivery handed to the broker is left alone before a poller (or beat) takes it:
 # the wait of a message the broker lost. Short is safe: an attempt claims its row again.
 POSTBACK_QUEUE_LEASE = env.float("POSTBACK_QUEUE_LEASE", default=10.0)
+# Each relay heartbeats this often; one silent for POSTBACK_CLAIMER_STALE is taken for dead
+# and its claims are given back at once instead of after their lease (payments/delivery/claim.py).
+POSTBACK_CLAIMER_HEARTBEAT = env.float("POSTBACK_CLAIMER_HEARTBEAT", default=2.0)
+POSTBACK_CLAIMER_STALE = env.float("POSTBACK_CLAIMER_STALE", default=10.0)
+# A stopping worker's relay waits this long for attempts on the wire, then gives back what
+# it still holds (due now) and exits: short enough for honcho's and docker's 10 s.
+POSTBACK_STOP_GRACE = env.float("POSTBACK_STOP_GRACE", default=3.0)
 
 # Analytics.
 BIGQUERY_PROJECT = env.str("BIGQUERY_PROJECT", default="")
