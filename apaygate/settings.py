@@ -176,6 +176,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("SHOPPER_EVENTS_DRAIN_INTERVAL", default=1.0),
         "options": {"expires": 10},
     },
+    # Closes payments left `created` by an init request that died (payments/reconcile.py).
+    "reconcile-created-payments": {
+        "task": "payments.reconcile_created",
+        "schedule": env.float("INIT_RECONCILE_INTERVAL", default=15.0),
+        "options": {"expires": 60},
+    },
     "expire-stale-payments": {
         "task": "payments.expire_stale",
         "schedule": env.float("EXPIRY_INTERVAL", default=60.0),
@@ -271,6 +277,9 @@ PROVIDER_QUEUE_TIMEOUT = env.float("PROVIDER_QUEUE_TIMEOUT", default=0.5)
 PROVIDER_BREAKER_FAILURES = env.int("PROVIDER_BREAKER_FAILURES", default=5)
 PROVIDER_BREAKER_RESET = env.float("PROVIDER_BREAKER_RESET", default=10.0)
 PROVIDER_PROBE_TIMEOUT = env.float("PROVIDER_PROBE_TIMEOUT", default=0.8)  # the probe's timeouts
+# A payment still `created` this many seconds past the provider's queue, connect and read
+# timeouts has no live request behind it: the reconciler closes it (payments/reconcile.py).
+INIT_RECONCILE_MARGIN = env.float("INIT_RECONCILE_MARGIN", default=10.0)
 
 # Seconds a pending payment (and its KV entry) lives before it expires.
 PAYMENT_TTL = env.int("PAYMENT_TTL", default=24 * 3600)
