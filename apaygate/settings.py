@@ -193,6 +193,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("SHOPPER_EVENTS_DRAIN_INTERVAL", default=1.0),
         "options": {"expires": 10},
     },
+    # Closes payments left `created` by an init request that died (payments/reconcile.py).
+    "reconcile-created-payments": {
+        "task": "payments.reconcile_created",
+        "schedule": env.float("INIT_RECONCILE_INTERVAL", default=15.0),
+        "options": {"expires": 60},
+    },
     "expire-stale-payments": {
         "task": "payments.expire_stale",
         "schedule": env.float("EXPIRY_INTERVAL", default=60.0),
@@ -288,6 +294,9 @@ PROVIDER_QUEUE_TIMEOUT = env.float("PROVIDER_QUEUE_TIMEOUT", default=0.5)
 PROVIDER_BREAKER_FAILURES = env.int("PROVIDER_BREAKER_FAILURES", default=5)
 PROVIDER_BREAKER_RESET = env.float("PROVIDER_BREAKER_RESET", default=10.0)
 PROVIDER_PROBE_TIMEOUT = env.float("PROVIDER_PROBE_TIMEOUT", default=0.8)  # the probe's timeouts
+# A payment still `created` this many seconds past the provider's queue, connect and read
+# timeouts has no live request behind it: the reconciler closes it (payments/reconcile.py).
+INIT_RECONCILE_MARGIN = env.float("INIT_RECONCILE_MARGIN", default=10.0)
 
 # Seconds a pending payment (and its KV entry) lives before it expires.
 PAYMENT_TTL = env.int("PAYMENT_TTL", default=24 * 3600)
@@ -311,6 +320,13 @@ POSTBACK_ATTEMPT_LEASE = env.float("POSTBACK_ATTEMPT_LEASE", default=2 * POSTBAC
 # How long a delivery handed to the broker is left alone before a poller (or beat) takes it:
 # the wait of a message the broker lost. Short is safe: an attempt claims its row again.
 POSTBACK_QUEUE_LEASE = env.float("POSTBACK_QUEUE_LEASE", default=10.0)
+# Each relay heartbeats this often; one silent for POSTBACK_CLAIMER_STALE is taken for dead
+# and its claims are given back at once instead of after their lease (payments/delivery/claim.py).
+POSTBACK_CLAIMER_HEARTBEAT = env.float("POSTBACK_CLAIMER_HEARTBEAT", default=2.0)
+POSTBACK_CLAIMER_STALE = env.float("POSTBACK_CLAIMER_STALE", default=10.0)
+# A stopping worker's relay waits this long for attempts on the wire, then gives back what
+# it still holds (due now) and exits: short enough for honcho's and docker's 10 s.
+POSTBACK_STOP_GRACE = env.float("POSTBACK_STOP_GRACE", default=3.0)
 
 # Analytics.
 BIGQUERY_PROJECT = env.str("BIGQUERY_PROJECT", default="")

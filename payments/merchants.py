@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from payments.audit import audit_record
-from payments.delivery.attempts import AttemptResult, delivery_send_test
+from payments.delivery.send import AttemptResult, delivery_send_test
 from payments.models import ApiToken, Merchant, TokenMode
 from payments.tokens import (
     DISPLAY_PREFIX_LENGTH,

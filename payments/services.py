@@ -24,6 +24,11 @@ from payments.currencies import TELE_USD
 from payments.errors import ApiError
 from payments.kv import BreakerAnnouncements, kv_store
 from payments.models import EventType, ExchangeRate, Merchant, Payment, PaymentStatus
+from payments.reconcile import (
+    INTERRUPTED_CODE,
+    payment_close_interrupted,
+    payment_created_is_abandoned,
+)
 from payments.state import payment_transition_unlocked
 from payments.tokens import payment_id_generate
 from providers.base import InvoiceRequest, ProviderError
@@ -33,11 +38,13 @@ from providers.registry import SANDBOX, get_provider
 logger = logging.getLogger(__name__)
 
 # How the provider's failure shows to the merchant.
-PROVIDER_ERROR_STATUS = {"refused": 502, "unavailable": 503, "timeout": 504}
+PROVIDER_ERROR_STATUS = {"refused": 502, "unavailable": 503, "timeout": 504, "interrupted": 502}
 PROVIDER_ERROR_CODE = {
     "refused": "provider_refused",
     "unavailable": "provider_unavailable",
     "timeout": "provider_timeout",
+    # The init request died mid-call; closed by payments/reconcile.py.
+    "interrupted": INTERRUPTED_CODE,
 }
 # A concurrent duplicate waits this long for the first request's provider call.
 IN_FLIGHT_POLL_SECONDS = 0.05
@@ -208,11 +215,20 @@ def _existing_for_replay(
 
 
 def _wait_until_settled(payment: Payment) -> Payment:
-    """A duplicate that arrives while the first request is still at the provider waits for it."""
+    """A duplicate that arrives while the first request is still at the provider waits for it.
+
+    A payment no live request can still be working on (its request died: see
+    payments/reconcile.py) is closed here and now, so the answer is definite at once
+    rather than a 409 for every retry until the reconciler's next run.
+    """
     deadline = (
         time.monotonic() + settings.PROVIDER_CONNECT_TIMEOUT + settings.PROVIDER_READ_TIMEOUT + 2
     )
     while payment.status == PaymentStatus.CREATED and time.monotonic() < deadline:
+        if payment_created_is_abandoned(payment):
+            payment_close_interrupted(payment=payment)
+            payment.refresh_from_db()
+            break
         time.sleep(IN_FLIGHT_POLL_SECONDS)
         payment.refresh_from_db()
     if payment.status == PaymentStatus.CREATED:
