@@ -271,6 +271,9 @@ PROVIDER_QUEUE_TIMEOUT = env.float("PROVIDER_QUEUE_TIMEOUT", default=0.5)
 PROVIDER_BREAKER_FAILURES = env.int("PROVIDER_BREAKER_FAILURES", default=5)
 PROVIDER_BREAKER_RESET = env.float("PROVIDER_BREAKER_RESET", default=10.0)
 PROVIDER_PROBE_TIMEOUT = env.float("PROVIDER_PROBE_TIMEOUT", default=0.8)  # the probe's timeouts
+# A merchant routed to several providers: every try of one init-payment (failover) fits in
+# this many seconds, so the merchant has its answer within about 3 s (payments/routing.py).
+PROVIDER_FAILOVER_BUDGET = env.float("PROVIDER_FAILOVER_BUDGET", default=2.5)
 
 # Seconds a pending payment (and its KV entry) lives before it expires.
 PAYMENT_TTL = env.int("PAYMENT_TTL", default=24 * 3600)
