@@ -297,6 +297,9 @@ PROVIDER_PROBE_TIMEOUT = env.float("PROVIDER_PROBE_TIMEOUT", default=0.8)  # the
 # A payment still `created` this many seconds past the provider's queue, connect and read
 # timeouts has no live request behind it: the reconciler closes it (payments/reconcile.py).
 INIT_RECONCILE_MARGIN = env.float("INIT_RECONCILE_MARGIN", default=10.0)
+# A merchant routed to several providers: every try of one init-payment (failover) fits in
+# this many seconds, so the merchant has its answer within about 3 s (payments/routing.py).
+PROVIDER_FAILOVER_BUDGET = env.float("PROVIDER_FAILOVER_BUDGET", default=2.5)
 
 # Seconds a pending payment (and its KV entry) lives before it expires.
 PAYMENT_TTL = env.int("PAYMENT_TTL", default=24 * 3600)
