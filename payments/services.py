@@ -23,6 +23,7 @@ from payments.currencies import TELE_USD
 from payments.errors import ApiError
 from payments.kv import BreakerAnnouncements, kv_store
 from payments.models import EventType, ExchangeRate, Merchant, Payment, PaymentStatus
+from payments.retries import payment_replay_decide
 from payments.state import payment_transition_unlocked
 from payments.tokens import payment_id_generate
 from providers.base import InvoiceRequest, ProviderError
@@ -138,9 +139,18 @@ def _provider_amount(
 
 
 def payment_init(
-    *, merchant: Merchant, token, is_test: bool, data: dict, idempotency_key: str | None
+    *,
+    merchant: Merchant,
+    token,
+    is_test: bool,
+    data: dict,
+    idempotency_key: str | None,
+    retry_of: Payment | None = None,
 ) -> InitResult:
-    """Validate against the merchant, store, call the provider, and return the payment."""
+    """Validate against the merchant, store, call the provider, and return the payment.
+
+    `retry_of` is the closed, unpaid attempt this one retries (payments/retries.py).
+    """
     data = _resolve_currency(merchant=merchant, data=dict(data))
     # Test tokens always use the sandbox: what is stored (and converted) is what the
     # provider actually used, never the merchant's live provider.
@@ -161,6 +171,8 @@ def payment_init(
                 merchant_reference=reference,
                 idempotency_key=None if reference else (idempotency_key or None),
                 request_fingerprint=fingerprint,
+                attempt=retry_of.attempt + 1 if retry_of else 1,
+                retry_of=retry_of,
                 customer_email=data.get("customerEmail", ""),
                 customer_name=data.get("customerName", ""),
                 amount=data["amount"],
@@ -179,31 +191,28 @@ def payment_init(
                 payload={"test": is_test, "has_postback": payment.wants_postbacks},
             )
     except IntegrityError:
-        existing = _existing_for_replay(
-            merchant=merchant, is_test=is_test, reference=reference, key=idempotency_key
+        earlier = payment_replay_decide(
+            merchant=merchant,
+            is_test=is_test,
+            reference=reference,
+            key=idempotency_key,
+            data=data,
+            fingerprint=fingerprint,
         )
-        if existing is None:
+        if earlier is None:
             raise
-        if existing.request_fingerprint != fingerprint:
-            raise ApiError(
-                code="idempotency_conflict",
-                status_code=409,
-                message="A payment with this id (or Idempotency-Key) exists with different fields.",
-            ) from None
-        return InitResult(payment=_wait_until_settled(existing), replayed=True)
+        if earlier.retry:
+            return payment_init(
+                merchant=merchant,
+                token=token,
+                is_test=is_test,
+                data=data,
+                idempotency_key=idempotency_key,
+                retry_of=earlier.payment,
+            )
+        return InitResult(payment=_wait_until_settled(earlier.payment), replayed=True)
 
     return InitResult(payment=_invoice(payment), replayed=False)
-
-
-def _existing_for_replay(
-    *, merchant: Merchant, is_test: bool, reference: str | None, key: str | None
-) -> Payment | None:
-    scope = Payment.objects.filter(merchant=merchant, is_test=is_test)
-    if reference:
-        return scope.filter(merchant_reference=reference).first()
-    if key:
-        return scope.filter(idempotency_key=key).first()
-    return None
 
 
 def _wait_until_settled(payment: Payment) -> Payment:
