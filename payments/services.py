@@ -29,6 +29,7 @@ from payments.reconcile import (
     payment_close_interrupted,
     payment_created_is_abandoned,
 )
+from payments.retries import payment_replay_decide
 from payments.routing import RoutePlan, invoice_create_routed, route_candidates, route_plan
 from payments.state import payment_transition_unlocked
 from payments.tokens import payment_id_generate
@@ -108,9 +109,18 @@ def _resolve_currency(*, merchant: Merchant, data: dict) -> tuple[dict, list[str
 
 
 def payment_init(
-    *, merchant: Merchant, token, is_test: bool, data: dict, idempotency_key: str | None
+    *,
+    merchant: Merchant,
+    token,
+    is_test: bool,
+    data: dict,
+    idempotency_key: str | None,
+    retry_of: Payment | None = None,
 ) -> InitResult:
-    """Validate against the merchant, store, call the provider, and return the payment."""
+    """Validate against the merchant, store, call the provider, and return the payment.
+
+    `retry_of` is the closed, unpaid attempt this one retries (payments/retries.py).
+    """
     data, candidates = _resolve_currency(merchant=merchant, data=dict(data))
     # Test tokens always use the sandbox: what is stored (and converted) is what the
     # provider actually used, never the merchant's live provider. The first candidate is
@@ -130,6 +140,8 @@ def payment_init(
                 merchant_reference=reference,
                 idempotency_key=None if reference else (idempotency_key or None),
                 request_fingerprint=fingerprint,
+                attempt=retry_of.attempt + 1 if retry_of else 1,
+                retry_of=retry_of,
                 customer_email=data.get("customerEmail", ""),
                 customer_name=data.get("customerName", ""),
                 amount=data["amount"],
@@ -148,31 +160,28 @@ def payment_init(
                 payload={"test": is_test, "has_postback": payment.wants_postbacks},
             )
     except IntegrityError:
-        existing = _existing_for_replay(
-            merchant=merchant, is_test=is_test, reference=reference, key=idempotency_key
+        earlier = payment_replay_decide(
+            merchant=merchant,
+            is_test=is_test,
+            reference=reference,
+            key=idempotency_key,
+            data=data,
+            fingerprint=fingerprint,
         )
-        if existing is None:
+        if earlier is None:
             raise
-        if existing.request_fingerprint != fingerprint:
-            raise ApiError(
-                code="idempotency_conflict",
-                status_code=409,
-                message="A payment with this id (or Idempotency-Key) exists with different fields.",
-            ) from None
-        return InitResult(payment=_wait_until_settled(existing), replayed=True)
+        if earlier.retry:
+            return payment_init(
+                merchant=merchant,
+                token=token,
+                is_test=is_test,
+                data=data,
+                idempotency_key=idempotency_key,
+                retry_of=earlier.payment,
+            )
+        return InitResult(payment=_wait_until_settled(earlier.payment), replayed=True)
 
     return InitResult(payment=_invoice(payment, plan), replayed=False)
-
-
-def _existing_for_replay(
-    *, merchant: Merchant, is_test: bool, reference: str | None, key: str | None
-) -> Payment | None:
-    scope = Payment.objects.filter(merchant=merchant, is_test=is_test)
-    if reference:
-        return scope.filter(merchant_reference=reference).first()
-    if key:
-        return scope.filter(idempotency_key=key).first()
-    return None
 
 
 def _wait_until_settled(payment: Payment) -> Payment:
