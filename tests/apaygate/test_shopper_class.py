@@ -19,6 +19,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 import requests
@@ -26,7 +27,7 @@ from django.conf import settings
 
 from apaygate.asgi_shopper import OPERATIONS_PATHS, ROUTED_PATHS, ROUTED_PREFIXES
 from payments.kv import kv_store
-from payments.models import EventType, PaymentEvent
+from payments.models import EventType, Payment, PaymentEvent, PaymentStatus, TokenMode
 from payments.shopper.event_buffer import shopper_events_drain
 from tests.factories import MerchantFactory, PaymentFactory, make_token
 from tests.support.gateway import _database_url, free_port
@@ -211,8 +212,7 @@ def _init_payment_body() -> dict:
 
 
 def test_the_redirect_is_answered_by_the_shopper_class_and_init_payment_by_web(stack):
-    merchant = MerchantFactory()  # the sandbox: no outside provider
-    key = make_token(merchant=merchant)[1]
+    key = make_token(merchant=MerchantFactory(), mode=TokenMode.TEST)[1]  # the sandbox
 
     # when: a merchant creates a payment, then its shopper follows the link, on one origin
     created = requests.post(
@@ -236,6 +236,53 @@ def test_the_redirect_is_answered_by_the_shopper_class_and_init_payment_by_web(s
     assert _until(lambda: _logged(stack.web, "/api/v1/init-payment"))
     assert not _logged(stack.web, "/integration/pay")
     assert not _logged(stack.shopper, "/api/v1/init-payment")
+
+
+def test_a_sandbox_payment_goes_through_the_proxy_with_the_shopper_class_over_https(stack):
+    # given: a payment created through the proxy (web), its link on the one public origin
+    key = make_token(merchant=MerchantFactory(), mode=TokenMode.TEST)[1]
+    shopper = requests.Session()
+    shopper.trust_env = False  # REQUESTS_CA_BUNDLE would replace the proxy's local CA
+    shopper.verify = str(stack.root_certificate)
+    created = shopper.post(
+        stack.url("/api/v1/init-payment"),
+        json=_init_payment_body(),
+        headers={"Authorization": f"Token {key}"},
+        timeout=30,
+    )
+    assert created.status_code == 201, created.text
+    payment = Payment.objects.get(public_id=created.json()["id"])
+
+    # when: the shopper follows the link to the sandbox's page and presses Pay (a form with
+    # its CSRF token and Secure cookie, as a browser sends it)
+    to_provider = shopper.get(created.json()["url"], allow_redirects=False, timeout=10)
+    page_url = to_provider.headers["Location"]
+    assert page_url.startswith(f"{stack.origin}/sandbox/pay/")
+    page = shopper.get(page_url, timeout=10)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
+    paid = shopper.post(
+        page_url,
+        data={"csrfmiddlewaretoken": token, "outcome": "success"},
+        headers={"Referer": page_url},
+        allow_redirects=False,
+        timeout=30,
+    )
+    success_url = urljoin(page_url, paid.headers["Location"])
+    back = shopper.get(success_url, allow_redirects=False, timeout=10)
+
+    # then: settled, the shopper sent back to the shop, every step by the shopper class
+    assert paid.status_code == 302, paid.text
+    assert success_url.startswith(f"{stack.origin}/integration/success")
+    assert (back.status_code, back.headers["Location"]) == (302, "https://shop.example/s")
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.SUCCEEDED
+    for target in (
+        f"/integration/pay?id={payment.public_id}",
+        "/sandbox/pay/",
+        "/integration/success",
+    ):
+        assert _until(lambda target=target: _logged(stack.shopper, target)), target
+        assert not _logged(stack.web, target)
 
 
 def test_the_shopper_pages_and_their_static_files_come_from_the_shopper_class(stack):
