@@ -25,7 +25,7 @@ import pytest
 import requests
 from django.conf import settings
 
-from apaygate.asgi_shopper import OPERATIONS_PATHS, ROUTED_PATHS, ROUTED_PREFIXES
+from apaygate.shopper_paths import OPERATIONS_PATHS, ROUTED_PATHS, ROUTED_PREFIXES
 from payments.kv import kv_store
 from payments.models import EventType, Payment, PaymentEvent, PaymentStatus, TokenMode
 from payments.shopper.event_buffer import shopper_events_drain
@@ -301,6 +301,19 @@ def test_the_shopper_pages_and_their_static_files_come_from_the_shopper_class(st
     assert not _logged(stack.shopper, "/docs/")
 
 
+def test_the_shopper_class_refuses_the_merchant_api_sent_to_it_by_mistake(stack):
+    answer = requests.post(
+        f"http://127.0.0.1:{stack.shopper_port}/api/v1/init-payment",
+        json=_init_payment_body(),
+        headers={"X-Forwarded-Proto": "https"},  # as the proxy would send it
+        timeout=10,
+    )
+
+    assert answer.status_code == 404
+    assert answer.json()["code"] == "not_served_here"
+    assert not Payment.objects.exists()
+
+
 def test_plain_http_to_the_proxy_is_sent_to_https(stack):
     answer = requests.get(
         f"http://127.0.0.1:{stack.http_port}/integration/pay?id=pay_x",
@@ -315,8 +328,8 @@ def test_plain_http_to_the_proxy_is_sent_to_https(stack):
 def test_shoppers_are_answered_by_their_class_while_every_web_provider_thread_hangs(
     transactional_db, tmp_path
 ):
-    # given: a provider that accepts connections and never answers, a web provider pool of 2
-    # and a general pool of 2, all four taken by init-payments waiting on it
+    # given: a provider that accepts connections and never answers, and a web provider pool
+    # of 2 whose threads are both held by init-payments waiting on it
     _caddy()
     hanging = socket.create_server(("127.0.0.1", 0), backlog=16)
     accepted: list[socket.socket] = []
@@ -345,7 +358,8 @@ def test_shoppers_are_answered_by_their_class_while_every_web_provider_thread_ha
                     verify=str(stack.root_certificate),
                 )
 
-        waiting = [threading.Thread(target=init_payment, daemon=True) for _ in range(4)]
+        # as many as the provider pool has threads: more would be shed (503), not held
+        waiting = [threading.Thread(target=init_payment, daemon=True) for _ in range(2)]
         for thread in waiting:
             thread.start()
         assert _until(lambda: len(accepted) == 2, timeout=20)  # the provider pool is full
