@@ -176,6 +176,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("SHOPPER_EVENTS_DRAIN_INTERVAL", default=1.0),
         "options": {"expires": 10},
     },
+    # E-mails merchants about failing and disabled postback endpoints.
+    "postback-endpoint-alerts": {
+        "task": "portal.endpoint_alerts",
+        "schedule": env.float("POSTBACK_ALERT_INTERVAL", default=60.0),
+        "options": {"expires": 120},
+    },
     "expire-stale-payments": {
         "task": "payments.expire_stale",
         "schedule": env.float("EXPIRY_INTERVAL", default=60.0),
@@ -297,6 +303,16 @@ POSTBACK_ATTEMPT_LEASE = env.float("POSTBACK_ATTEMPT_LEASE", default=2 * POSTBAC
 # How long a delivery handed to the broker is left alone before a poller (or beat) takes it:
 # the wait of a message the broker lost. Short is safe: an attempt claims its row again.
 POSTBACK_QUEUE_LEASE = env.float("POSTBACK_QUEUE_LEASE", default=10.0)
+# Delivery health per merchant endpoint (payments/delivery/health.py): attempts at once to
+# one URL per worker (a hanging endpoint holds at most this many senders); seconds a
+# postback waits when its endpoint is at the cap; hours an endpoint may fail before it is
+# disabled (pending postbacks kept); failures in a row before the first alert e-mail;
+# hours between two "still failing" e-mails (the digest).
+POSTBACK_ENDPOINT_CONCURRENCY = env.int("POSTBACK_ENDPOINT_CONCURRENCY", default=8)
+POSTBACK_ENDPOINT_BUSY_DELAY = env.float("POSTBACK_ENDPOINT_BUSY_DELAY", default=1.0)
+POSTBACK_ENDPOINT_DISABLE_HOURS = env.float("POSTBACK_ENDPOINT_DISABLE_HOURS", default=72.0)
+POSTBACK_ALERT_FAILURES = env.int("POSTBACK_ALERT_FAILURES", default=10)
+POSTBACK_ALERT_DIGEST_HOURS = env.float("POSTBACK_ALERT_DIGEST_HOURS", default=24.0)
 
 # Analytics.
 BIGQUERY_PROJECT = env.str("BIGQUERY_PROJECT", default="")

@@ -28,7 +28,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from payments.delivery.wire import delivery_payload, webhook_id_generate
-from payments.models import DeliveryStatus, Merchant, Payment, PostbackDelivery
+from payments.models import DeliveryStatus, Merchant, Payment, PostbackDelivery, PostbackEndpoint
+from payments.models.endpoints import endpoint_url_hash
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +79,16 @@ def postback_url_disabled(*, merchant: Merchant, url: str) -> bool:
     return latest is not None and latest.last_status_code == 410
 
 
+def endpoint_hold_new(*, merchant: Merchant, url: str) -> bool:
+    """Whether a new postback to `url` is stored held: its endpoint is disabled.
+
+    Disabling and re-enabling are in payments/delivery/health.py.
+    """
+    return PostbackEndpoint.objects.filter(
+        merchant=merchant, url_hash=endpoint_url_hash(url), disabled_at__isnull=False
+    ).exists()
+
+
 # --- outbox ----------------------------------------------------------------------------
 
 
@@ -99,6 +110,11 @@ def delivery_enqueue(*, payment: Payment, event: str) -> PostbackDelivery | None
         next_attempt_at=now,
         claimed_until=now + queue_lease(),
     )
+    if endpoint_hold_new(merchant=payment.merchant, url=payment.postback_url):
+        # Its endpoint is disabled: kept, sent once it is re-enabled (delivery/health.py).
+        delivery.next_attempt_at = delivery.claimed_until = None
+        delivery.save()
+        return delivery
     if postback_url_disabled(merchant=payment.merchant, url=payment.postback_url):
         delivery.status = DeliveryStatus.FAILED
         delivery.next_attempt_at = None

@@ -44,6 +44,13 @@ from payments.delivery.attempts import (
     deliveries_release,
     postback_send,
 )
+from payments.delivery.health import (
+    endpoint_busy,
+    endpoint_observe,
+    endpoint_slot_give,
+    endpoint_slot_take,
+    endpoints_flush,
+)
 from payments.kv import kv_sweep
 from payments.models import PostbackDelivery
 
@@ -232,6 +239,9 @@ class DeliveryPoller:
                 self._unsent.append(delivery_id)
 
     def _send(self, delivery: PostbackDelivery) -> None:
+        # One endpoint holds at most its cap of senders (payments/delivery/health.py).
+        if not endpoint_slot_take(delivery.url):
+            return endpoint_busy(delivery.pk)
         try:
             result = postback_send(
                 merchant=delivery.payment.merchant,
@@ -239,9 +249,13 @@ class DeliveryPoller:
                 webhook_id=delivery.webhook_id,
                 payload=delivery.payload,
             )
+            merchant_id = delivery.payment.merchant.pk
+            endpoint_observe(merchant_id=merchant_id, url=delivery.url, result=result)
             self._results.put((delivery.pk, result))
         except Exception:  # the row's lease makes it due again; the next claim retries it
             logger.exception("postback %s: attempt failed", delivery.pk)
+        finally:
+            endpoint_slot_give(delivery.url)
 
     def _record_loop(self) -> None:
         try:
@@ -249,6 +263,7 @@ class DeliveryPoller:
                 try:
                     batch = [self._results.get(timeout=RECORD_IDLE)]
                 except queue.Empty:
+                    endpoints_flush()  # postbacks the endpoint cap turned away
                     if self._stopping.is_set() and self._in_flight == 0:
                         return
                     continue
@@ -260,6 +275,7 @@ class DeliveryPoller:
                     except queue.Empty:
                         break
                 self._record(batch)
+                endpoints_flush()  # the endpoints' health from these answers
         finally:
             connection.close()
 

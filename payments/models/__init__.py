@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .audit_log import AuditEntry
 from .deliveries import DeliveryAttempt, DeliveryStatus, PostbackDelivery, PostbackEvent
+from .endpoints import EndpointState, PostbackEndpoint
 from .events import EventType, PaymentEvent
 from .merchants import ApiToken, Merchant, TokenMode
 from .payment import Payment, PaymentStatus, PaymentType
@@ -14,6 +15,7 @@ __all__ = [
     "AuditEntry",
     "DeliveryAttempt",
     "DeliveryStatus",
+    "EndpointState",
     "EventType",
     "ExchangeRate",
     "Merchant",
@@ -22,6 +24,7 @@ __all__ = [
     "PaymentStatus",
     "PaymentType",
     "PostbackDelivery",
+    "PostbackEndpoint",
     "PostbackEvent",
     "TokenMode",
 ]
