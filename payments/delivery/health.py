@@ -14,7 +14,7 @@ delay every other merchant's postbacks. So:
 - **Disabling.** An endpoint that answers 410 Gone, or has been failing for
   `POSTBACK_ENDPOINT_DISABLE_HOURS` (3 days, the retry horizon), is disabled: its pending
   deliveries are held (`next_attempt_at` NULL: kept, claimed by nobody) and new ones are
-  stored held too (`endpoint_hold_new`, in the outbox). Re-enabling it
+  stored held too (`delivery_enqueue` asks, in the same query as its 410 check). Re-enabling it
   (`endpoint_enable`, from the portal's Developers page or the admin, audited) makes them
   due now: each is then sent once, as the same delivery with the same `webhook-id`.
 - **Alerts** (e-mails to the merchant's portal users) are sent by the portal
