@@ -42,7 +42,9 @@ class RedisTransport(kombu_redis.Transport):
 
 app = Celery("apaygate")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["payments", "payments.delivery", "payments.shopper", "reporting.export"])
+app.autodiscover_tasks(
+    ["payments", "payments.delivery", "payments.shopper", "reporting.export", "reporting.portal"]
+)
 
 # Tasks run under the id of the request that queued them (logs, outbound X-Request-ID).
 request_id.connect_celery_signals()

@@ -75,6 +75,12 @@ DELIVERY_OLDEST_DUE_AGE = Gauge(
     "How long the oldest due pending postback has been waiting past its due time (0: none).",
     multiprocess_mode="mostrecent",
 )
+POSTBACK_ENDPOINTS = Gauge(
+    "apaygate_postback_endpoints",
+    "Merchant postback endpoints by state: failing (not answering 2xx) or disabled (held).",
+    ["state"],
+    multiprocess_mode="mostrecent",
+)
 EXPORT_BACKLOG = Gauge(
     "apaygate_export_backlog",
     "Payment events not yet exported to BigQuery (absent while the export is off).",

@@ -54,6 +54,7 @@ from apaygate.instruments import (  # noqa: F401  (re-exported: one place to imp
     EXPORT_BACKLOG,
     EXPORT_LAG,
     HTTP_REQUEST_DURATION,
+    POSTBACK_ENDPOINTS,
     PROVIDER_BREAKER_STATE,
     PROVIDER_ERRORS,
     PROVIDER_REQUEST_DURATION,
@@ -156,6 +157,11 @@ def _refresh_delivery_gauges() -> None:
     DELIVERY_BACKLOG.set(row["backlog"])
     oldest = row["oldest_due"]
     DELIVERY_OLDEST_DUE_AGE.set((now - oldest).total_seconds() if oldest else 0.0)
+
+    from payments.delivery.health import endpoint_counts
+
+    for state, count in endpoint_counts().items():
+        POSTBACK_ENDPOINTS.labels(state=state).set(count)
 
 
 def _refresh_export_gauges() -> None:

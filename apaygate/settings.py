@@ -199,6 +199,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("INIT_RECONCILE_INTERVAL", default=15.0),
         "options": {"expires": 60},
     },
+    # E-mails merchants about failing and disabled postback endpoints.
+    "postback-endpoint-alerts": {
+        "task": "portal.endpoint_alerts",
+        "schedule": env.float("POSTBACK_ALERT_INTERVAL", default=60.0),
+        "options": {"expires": 120},
+    },
     "expire-stale-payments": {
         "task": "payments.expire_stale",
         "schedule": env.float("EXPIRY_INTERVAL", default=60.0),
@@ -330,6 +336,16 @@ POSTBACK_CLAIMER_STALE = env.float("POSTBACK_CLAIMER_STALE", default=10.0)
 # A stopping worker's relay waits this long for attempts on the wire, then gives back what
 # it still holds (due now) and exits: short enough for honcho's and docker's 10 s.
 POSTBACK_STOP_GRACE = env.float("POSTBACK_STOP_GRACE", default=3.0)
+# Delivery health per merchant endpoint (payments/delivery/health.py): attempts at once to
+# one URL per worker (a hanging endpoint holds at most this many senders); seconds a
+# postback waits when its endpoint is at the cap; hours an endpoint may fail before it is
+# disabled (pending postbacks kept); failures in a row before the first alert e-mail;
+# hours between two "still failing" e-mails (the digest).
+POSTBACK_ENDPOINT_CONCURRENCY = env.int("POSTBACK_ENDPOINT_CONCURRENCY", default=8)
+POSTBACK_ENDPOINT_BUSY_DELAY = env.float("POSTBACK_ENDPOINT_BUSY_DELAY", default=1.0)
+POSTBACK_ENDPOINT_DISABLE_HOURS = env.float("POSTBACK_ENDPOINT_DISABLE_HOURS", default=72.0)
+POSTBACK_ALERT_FAILURES = env.int("POSTBACK_ALERT_FAILURES", default=10)
+POSTBACK_ALERT_DIGEST_HOURS = env.float("POSTBACK_ALERT_DIGEST_HOURS", default=24.0)
 
 # Analytics.
 BIGQUERY_PROJECT = env.str("BIGQUERY_PROJECT", default="")

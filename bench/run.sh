@@ -10,3 +10,4 @@ echo "=== bench/bench_gateway.py"
 .venv/bin/python bench/bench_gateway.py
 echo "=== bench/bench_bigquery.py"
 .venv/bin/python bench/bench_bigquery.py || echo "!!! bench/bench_bigquery.py failed"
+.venv/bin/python bench/bench_failover.py || echo "!!! bench/bench_failover.py failed"

@@ -6,6 +6,6 @@ registers them.
 
 from __future__ import annotations
 
-from payments.admin import audit, deliveries, merchants, payments
+from payments.admin import audit, deliveries, endpoints, merchants, payments
 
-__all__ = ["audit", "deliveries", "merchants", "payments"]
+__all__ = ["audit", "deliveries", "endpoints", "merchants", "payments"]

@@ -24,11 +24,12 @@ from datetime import timedelta
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from payments.delivery.wire import delivery_payload, webhook_id_generate
-from payments.models import DeliveryStatus, Merchant, Payment, PostbackDelivery
+from payments.models import DeliveryStatus, Merchant, Payment, PostbackDelivery, PostbackEndpoint
+from payments.models.endpoints import endpoint_url_hash
 
 logger = logging.getLogger(__name__)
 
@@ -68,14 +69,35 @@ def postback_url_disabled(*, merchant: Merchant, url: str) -> bool:
     deliveries = PostbackDelivery.objects.filter(payment__merchant=merchant, url=url)
     if not deliveries.filter(last_status_code=410).exists():
         return False
+    return _latest_concluded_is_gone(merchant=merchant, url=url)
+
+
+def _latest_concluded_is_gone(*, merchant: Merchant, url: str) -> bool:
     latest = (
-        deliveries.filter(attempt_count__gt=0)
+        PostbackDelivery.objects.filter(payment__merchant=merchant, url=url, attempt_count__gt=0)
         .exclude(status=DeliveryStatus.PENDING)
         .order_by("-updated_at")
         .only("last_status_code")
         .first()
     )
     return latest is not None and latest.last_status_code == 410
+
+
+def _endpoint_checks(*, merchant: Merchant, url: str) -> tuple[bool, bool]:
+    """(held, gone) for a new postback to `url`, in one query.
+
+    held: its endpoint is disabled (payments/delivery/health.py), so the postback is kept
+    without a due time; gone: some delivery to it was answered 410 (see
+    `postback_url_disabled`, whose first question this is).
+    """
+    held = PostbackEndpoint.objects.filter(
+        merchant_id=OuterRef("pk"), url_hash=endpoint_url_hash(url), disabled_at__isnull=False
+    )
+    gone = PostbackDelivery.objects.filter(
+        payment__merchant_id=OuterRef("pk"), url=url, last_status_code=410
+    )
+    row = Merchant.objects.filter(pk=merchant.pk).values_list(Exists(held), Exists(gone)).first()
+    return (bool(row[0]), bool(row[1])) if row else (False, False)
 
 
 # --- outbox ----------------------------------------------------------------------------
@@ -99,7 +121,13 @@ def delivery_enqueue(*, payment: Payment, event: str) -> PostbackDelivery | None
         next_attempt_at=now,
         claimed_until=now + queue_lease(),
     )
-    if postback_url_disabled(merchant=payment.merchant, url=payment.postback_url):
+    held, gone = _endpoint_checks(merchant=payment.merchant, url=payment.postback_url)
+    if held:
+        # Its endpoint is disabled: kept, sent once it is re-enabled (delivery/health.py).
+        delivery.next_attempt_at = delivery.claimed_until = None
+        delivery.save()
+        return delivery
+    if gone and _latest_concluded_is_gone(merchant=payment.merchant, url=payment.postback_url):
         delivery.status = DeliveryStatus.FAILED
         delivery.next_attempt_at = None
         delivery.claimed_until = None

@@ -56,6 +56,13 @@ from payments.delivery.claim import (
     deliveries_claim_attempts,
     deliveries_release,
 )
+from payments.delivery.health import (
+    endpoint_busy,
+    endpoint_observe,
+    endpoint_slot_give,
+    endpoint_slot_take,
+    endpoints_flush,
+)
 from payments.delivery.record import Answer, attempts_record
 from payments.delivery.send import postback_send
 from payments.kv import kv_sweep
@@ -303,15 +310,27 @@ class DeliveryPoller:
                     continue  # stopping: stop() gives the claim back
                 self._sending.add(delivery.pk)
             result = None
+            # One endpoint holds at most its cap of senders (payments/delivery/health.py);
+            # a delivery turned away is given back, due a little later, by the recorder.
+            slot = endpoint_slot_take(delivery.url)
             try:
-                result = postback_send(
-                    merchant=delivery.payment.merchant,
-                    url=delivery.url,
-                    webhook_id=delivery.webhook_id,
-                    payload=delivery.payload,
-                )
+                if slot:
+                    result = postback_send(
+                        merchant=delivery.payment.merchant,
+                        url=delivery.url,
+                        webhook_id=delivery.webhook_id,
+                        payload=delivery.payload,
+                    )
+                    endpoint_observe(
+                        merchant_id=delivery.payment.merchant.pk, url=delivery.url, result=result
+                    )
+                else:
+                    endpoint_busy(delivery.pk, delivery.claim_token)
             except Exception:  # the row's lease makes it due again; the next claim retries it
                 logger.exception("postback %s: attempt failed", delivery.pk)
+            finally:
+                if slot:
+                    endpoint_slot_give(delivery.url)
             with self._idle:
                 self._sending.discard(delivery.pk)
                 self._claims.pop(delivery.pk, None)
@@ -325,8 +344,10 @@ class DeliveryPoller:
                 try:
                     first = self._results.get(timeout=RECORD_IDLE)
                 except queue.Empty:
+                    endpoints_flush()  # postbacks the endpoint cap turned away
                     continue
                 if first is END:
+                    endpoints_flush()
                     return
                 batch = [first]
                 # Linger a little: under load one transaction then carries many attempts.
@@ -342,6 +363,7 @@ class DeliveryPoller:
                         break
                     batch.append(answer)
                 self._record(batch)
+                endpoints_flush()  # the endpoints' health from these answers
                 if ended:
                     return
         finally:

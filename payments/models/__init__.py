@@ -10,6 +10,7 @@ from .deliveries import (
     PostbackDelivery,
     PostbackEvent,
 )
+from .endpoints import EndpointState, PostbackEndpoint
 from .events import EventType, PaymentEvent
 from .merchants import ApiToken, Merchant, TokenMode
 from .payment import Payment, PaymentStatus, PaymentType
@@ -21,6 +22,7 @@ __all__ = [
     "DeliveryAttempt",
     "DeliveryClaimer",
     "DeliveryStatus",
+    "EndpointState",
     "EventType",
     "ExchangeRate",
     "Merchant",
@@ -29,6 +31,7 @@ __all__ = [
     "PaymentStatus",
     "PaymentType",
     "PostbackDelivery",
+    "PostbackEndpoint",
     "PostbackEvent",
     "TokenMode",
 ]

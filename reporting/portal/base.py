@@ -14,6 +14,7 @@ from django.urls import reverse
 from payments.models import Merchant
 from reporting.portal.selectors import (
     merchant_has_live_payments,
+    portal_endpoint_trouble,
     portal_merchant_for_user,
     portal_user_is_gateway_staff,
 )
@@ -102,6 +103,8 @@ def portal_context(
         "live_query": portal_query(query, mode="live"),
         "test_query": portal_query(query, mode="test"),
         "is_gateway_staff": is_staff,
+        # The banner about failing or disabled postback endpoints (one small query).
+        "endpoint_trouble": portal_endpoint_trouble(merchant=merchant),
         "switch_merchants": (
             Merchant.objects.only("id", "slug", "name").order_by("slug") if is_staff else []
         ),

@@ -11,12 +11,14 @@ anywhere it could be shown again).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from payments.delivery.health import endpoint_enable
 from payments.merchants import (
     api_token_issue,
     api_token_revoke,
@@ -28,12 +30,14 @@ from payments.models import Merchant
 from reporting.portal.base import portal_context, portal_mode, portal_view
 from reporting.portal.forms import PostbackTestForm, ReauthForm, TokenCreateForm
 from reporting.portal.selectors import (
+    developer_endpoints,
     developer_last_postback_url,
     developer_recent_deliveries,
     developer_tokens,
 )
 
 ROTATION_OVERLAP_HOURS = 24
+ENDPOINTS_SHOWN = 50
 
 
 def portal_actor(request: HttpRequest) -> str:
@@ -50,6 +54,8 @@ def _render(request: HttpRequest, merchant: Merchant, status: int = 200, **extra
         section="developers",
         tokens=developer_tokens(merchant=merchant),
         deliveries=developer_recent_deliveries(merchant=merchant, mode=mode),
+        endpoints=developer_endpoints(merchant=merchant)[:ENDPOINTS_SHOWN],
+        disable_hours=settings.POSTBACK_ENDPOINT_DISABLE_HOURS,
         rotation_overlap_hours=ROTATION_OVERLAP_HOURS,
         **{
             "token_form": TokenCreateForm(initial={"mode": mode}),
@@ -137,3 +143,20 @@ def postback_test(request: HttpRequest, merchant: Merchant) -> HttpResponse:
         merchant=merchant, url=form.cleaned_data["url"], actor=portal_actor(request)
     )
     return _render(request, merchant, test_form=form, test_result=result)
+
+
+@require_POST
+@portal_view
+def endpoint_enable_view(
+    request: HttpRequest, merchant: Merchant, endpoint_id: int
+) -> HttpResponse:
+    """Re-enable a disabled postback endpoint; its held postbacks are then sent, once each."""
+    endpoint = developer_endpoints(merchant=merchant).filter(pk=endpoint_id).first()
+    if endpoint is None:
+        raise Http404("no such endpoint")
+    released = endpoint_enable(endpoint=endpoint, actor=portal_actor(request))
+    messages.success(
+        request, f"Endpoint re-enabled: {released} held postback{'s' if released != 1 else ''} "
+        "will be sent now."
+    )  # fmt: skip
+    return redirect("portal:developers")

@@ -24,6 +24,7 @@ from payments.models import (
     Payment,
     PaymentStatus,
     PostbackDelivery,
+    PostbackEndpoint,
 )
 from reporting.models import PortalMembership
 
@@ -292,3 +293,17 @@ def developer_last_postback_url(*, merchant: Merchant) -> str:
         .first()
         or ""
     )
+
+
+def developer_endpoints(*, merchant: Merchant) -> QuerySet:
+    """The merchant's postback endpoints with their health (payments/delivery/health.py)."""
+    return PostbackEndpoint.objects.filter(merchant=merchant).order_by("-updated_at")
+
+
+def portal_endpoint_trouble(*, merchant: Merchant) -> dict[str, int] | None:
+    """How many of the merchant's endpoints are failing and disabled; None when none is."""
+    row = PostbackEndpoint.objects.filter(merchant=merchant).aggregate(
+        failing=Count("pk", filter=Q(disabled_at__isnull=True, failing_since__isnull=False)),
+        disabled=Count("pk", filter=Q(disabled_at__isnull=False)),
+    )
+    return row if row["failing"] or row["disabled"] else None

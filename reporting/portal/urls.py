@@ -31,4 +31,9 @@ urlpatterns = [
     path("developers/secret/reveal/", developers.secret_reveal, name="secret_reveal"),
     path("developers/secret/rotate/", developers.secret_rotate, name="secret_rotate"),
     path("developers/postback-test/", developers.postback_test, name="postback_test"),
+    path(
+        "developers/endpoints/<int:endpoint_id>/enable/",
+        developers.endpoint_enable_view,
+        name="endpoint_enable",
+    ),
 ]

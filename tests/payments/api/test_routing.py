@@ -278,3 +278,25 @@ def test_admin_shows_a_bad_routing_line_as_a_form_error(admin_client, db):
     assert "unknown provider" in response.content.decode()
     merchant.refresh_from_db()
     assert merchant.routing == []
+
+
+@responses.activate
+def test_each_try_is_exported_to_bigquery_with_its_provider_outcome_and_duration(routed):
+    from reporting.export.rows import event_row, event_values
+
+    responses.post(TELE_URL, status=503)
+    _bansky_ok()
+    payment_id = post(client_for(routed), BODY).json()["id"]
+
+    tries = event_values(
+        Payment.objects.get(public_id=payment_id).events.filter(type=EventType.PROVIDER_ATTEMPT)
+    ).order_by("occurred_at")
+    rows = [event_row(e, exported_at="2026-01-01T00:00:00+00:00") for e in tries]
+
+    assert [(r["type"], r["provider"]) for r in rows] == [
+        ("provider.attempt", "tele"),
+        ("provider.attempt", "bansky"),
+    ]
+    payloads = [json.loads(r["payload"]) for r in rows]
+    assert [(p["outcome"], p["attempt"]) for p in payloads] == [("unavailable", 1), ("ok", 2)]
+    assert all("durationMs" in p for p in payloads)
