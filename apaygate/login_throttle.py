@@ -47,7 +47,7 @@ def client_address(request: HttpRequest) -> str:
     port off any network but the proxy's (deploy/README.md).
     """
     peer = request.META.get("REMOTE_ADDR", "")
-    count = settings.AXES_PROXY_COUNT
+    count = settings.LOGIN_THROTTLE_PROXY_COUNT
     if count <= 0:
         return peer
     forwarded = [

@@ -385,7 +385,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "axes/locked_out.html"
 # The client address a lock is keyed on: the socket's peer, or behind N trusted reverse
 # proxies the Nth address from the right of X-Forwarded-For (apaygate/login_throttle.py).
-AXES_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
+# (Not named AXES_PROXY_COUNT here: django-axes reserves that name for a removed setting.)
+LOGIN_THROTTLE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "apaygate.login_throttle.client_address"
 
 # The demo shop at /demo/ (only while the sandbox is on) calls the API with this test token;
