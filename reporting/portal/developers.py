@@ -18,6 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from payments.merchants import (
+    MerchantError,
     api_token_issue,
     api_token_revoke,
     merchant_postback_secret_reveal,
@@ -80,12 +81,16 @@ def token_create(request: HttpRequest, merchant: Merchant) -> HttpResponse:
     form = TokenCreateForm(data=request.POST)
     if not form.is_valid():
         return _render(request, merchant, status=400, token_form=form)
-    token, key = api_token_issue(
-        merchant=merchant,
-        mode=form.cleaned_data["mode"],
-        label=form.cleaned_data["label"] or "portal",
-        actor=portal_actor(request),
-    )
+    try:
+        token, key = api_token_issue(
+            merchant=merchant,
+            mode=form.cleaned_data["mode"],
+            label=form.cleaned_data["label"] or "portal",
+            actor=portal_actor(request),
+        )
+    except MerchantError as exc:  # a live key for a merchant on the sandbox
+        form.add_error(None, str(exc))
+        return _render(request, merchant, status=400, token_form=form)
     return _render(request, merchant, new_token=token, new_key=key)
 
 
