@@ -76,7 +76,7 @@ def dashboard(request: HttpRequest, merchant: Merchant) -> HttpResponse:
         has_payments=has_payments,
         status_choices=PaymentStatus.choices,
         **charts.dashboard_charts(stats),
-        embed_url=metabase_embed_url(merchant=merchant),
+        embed_url=metabase_embed_url(merchant=merchant, mode=mode),
     )
     return render(request, "portal/dashboard.html", context)
 
