@@ -16,6 +16,7 @@ from celery.signals import worker_ready
 from kombu.transport import redis as kombu_redis
 
 from apaygate import request_id
+from apaygate.liveness import liveness_keep
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "apaygate.settings")
 
@@ -56,3 +57,9 @@ def _serve_worker_metrics(**_: object) -> None:
     from apaygate.metrics import metrics_start_worker_server
 
     metrics_start_worker_server()
+
+
+@worker_ready.connect
+def _liveness_start(**_kwargs) -> None:
+    """Start touching the liveness file the image's health check reads for this role."""
+    liveness_keep()

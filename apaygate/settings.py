@@ -7,6 +7,7 @@ broker, the sandbox provider, and no BigQuery or Metabase.
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,6 +26,11 @@ env = environ.Env()
 ENV_FILE = env.str("ENV_FILE", default=str(BASE_DIR / ".env"))
 if ENV_FILE:
     environ.Env.read_env(ENV_FILE, overwrite=False)
+# An empty value means unset, in the file and the environment alike: `.env.example` copied as
+# it is lists every variable, most of them empty (`METABASE_DASHBOARD_ID=`), and each must
+# then take its default rather than fail to parse.
+for _name in [name for name, value in os.environ.items() if value == ""]:
+    del os.environ[_name]
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="dev-insecure-change-me" if DEBUG else "")
@@ -334,7 +340,8 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 # Read by scripts/serve.sh web, listed here for the configuration reference.
 PORT = env.int("PORT", default=8000)
-WEB_CONCURRENCY = env.int("WEB_CONCURRENCY", default=3)
+# Unset: one per CPU the process may use (apaygate/gunicorn_conf.py, `cpu_limit`).
+WEB_CONCURRENCY = env.int("WEB_CONCURRENCY", default=0)
 # A Celery worker serves its own metrics on this port (0: not served); private network only.
 WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
 
