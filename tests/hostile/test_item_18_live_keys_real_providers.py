@@ -12,7 +12,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from payments.merchants import MerchantError, api_token_issue
+from payments.merchants import MerchantError, api_token_issue, merchant_routing_set
 from payments.models import ApiToken, PaymentStatus, PostbackDelivery, TokenMode
 from reporting.portal.users import portal_user_create
 from tests.factories import MerchantFactory, PaymentFactory
@@ -35,6 +35,17 @@ def test_a_merchant_on_a_real_provider_gets_its_live_key(provider):
     token, key = api_token_issue(merchant=MerchantFactory(provider=provider), mode=TokenMode.LIVE)
 
     assert token.mode == TokenMode.LIVE and key.startswith("apg_live_")
+
+
+def test_a_merchant_routed_to_the_sandbox_among_real_providers_gets_no_live_key():
+    merchant = merchant_routing_set(
+        merchant=MerchantFactory(provider="tele"),
+        routes=["tele currency=USD", "sandbox"],
+        actor="test",
+    )
+
+    with pytest.raises(MerchantError, match="real provider"):
+        api_token_issue(merchant=merchant, mode=TokenMode.LIVE)
 
 
 def test_the_cli_refuses_it_with_a_message():
