@@ -1,7 +1,9 @@
 # syntax=docker/dockerfile:1
 # APayGate image: the runtime dependency set from uv.lock, no dev tools, no compiler, run as
 # an unprivileged user. Configuration comes from the environment only (.env.example).
-# One image, three roles: `docker run IMAGE web|worker|beat` (scripts/serve.sh).
+# One image, four roles: `docker run IMAGE migrate|web|worker|beat` (scripts/serve.sh).
+# Stop it with a grace period of 30 s or more (`docker stop -t 30`, compose's
+# stop_grace_period): a postback in flight may take POSTBACK_TIMEOUT (15 s) to finish.
 
 # --- build: resolve nothing, install exactly uv.lock's runtime set into /opt/venv ----------
 FROM python:3.11-slim AS build
@@ -19,12 +21,13 @@ COPY . .
 RUN SECRET_KEY=collectstatic-only /opt/venv/bin/python manage.py collectstatic --noinput
 
 # --- BigQuery emulator (compose profile `bigquery`; local development only) ----------------
-# bqemulator and DuckDB's spatial extension, at the versions uv.lock pins for the tests.
+# bqemulator, numpy (it needs it at start) and DuckDB's spatial extension, at the versions
+# uv.lock pins for the tests.
 FROM build AS bigquery-emulator
 RUN uv export --locked --all-groups --no-hashes --no-emit-project -o /tmp/constraints.txt \
     && uv venv /opt/bq --python /usr/local/bin/python3 \
     && VIRTUAL_ENV=/opt/bq uv pip install --constraint /tmp/constraints.txt \
-        bqemulator duckdb-extension-spatial
+        bqemulator numpy duckdb-extension-spatial
 RUN useradd --system --uid 10002 --create-home --home-dir /var/lib/bqemulator bqemulator
 USER bqemulator
 RUN mkdir -p /var/lib/bqemulator/data
@@ -36,13 +39,24 @@ EXPOSE 9050
 ENTRYPOINT ["/opt/bq/bin/bqemulator", "start", "--rest-host", "0.0.0.0", "--rest-port", "9050", \
     "--grpc-port", "0", "--data-dir", "/var/lib/bqemulator/data"]
 
-# --- runtime (the default target) ------------------------------------------------------
+# --- TLS proxy (compose service `proxy`): Caddy from Debian's package -------------------------
+# Its configuration is deploy/proxy/Caddyfile, mounted by docker-compose.yml.
+FROM python:3.11-slim AS proxy
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends caddy \
+    && rm -rf /var/lib/apt/lists/*
+ENV XDG_DATA_HOME=/var/lib XDG_CONFIG_HOME=/var/lib
+EXPOSE 80 443
+ENTRYPOINT ["caddy", "run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"]
+
+# --- runtime (the default target: keep it last) ----------------------------------------------
 FROM python:3.11-slim AS runtime
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PATH=/opt/venv/bin:$PATH \
     PORT=8000 \
-    PROMETHEUS_MULTIPROC_DIR=/tmp/apaygate-metrics
+    PROMETHEUS_MULTIPROC_DIR=/tmp/apaygate-metrics \
+    LIVENESS_FILE=/tmp/apaygate-alive
 RUN groupadd --system --gid 10001 apaygate \
     && useradd --system --uid 10001 --gid apaygate --home-dir /app --shell /usr/sbin/nologin apaygate
 WORKDIR /app
@@ -52,6 +66,7 @@ COPY --from=build --chown=root:root /app /app
 RUN mkdir -p /app/.run && chown apaygate:apaygate /app/.run
 USER apaygate
 EXPOSE 8000
+# Fits every role: web answers /healthz, worker and beat keep LIVENESS_FILE fresh.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "deploy/healthcheck.py"]
 ENTRYPOINT ["scripts/serve.sh"]

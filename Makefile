@@ -20,7 +20,7 @@ UV_SYNC := $(UV) sync --locked --python $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install install-runtime lock run test test-fast lint format bench clean
+.PHONY: install install-runtime lock run test test-fast lint format bench image-test clean
 
 $(UV):
 	@echo "Bootstrapping uv $(UV_VERSION) into .uv/"
@@ -64,6 +64,10 @@ format: install
 
 bench: install
 	bash bench/run.sh
+
+# Not part of `make test`: needs root and a Docker daemon it may start (deploy/README.md).
+image-test:
+	bash scripts/image-test.sh
 
 clean:
 	rm -rf $(VENV) .uv .run staticfiles .pytest_cache

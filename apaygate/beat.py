@@ -13,6 +13,7 @@ from pathlib import Path
 
 from celery.beat import PersistentScheduler
 
+from apaygate.liveness import liveness_touch
 from apaygate.metrics import beat_heartbeat
 
 
@@ -34,5 +35,6 @@ class HeartbeatScheduler(PersistentScheduler):
         if now - self._last_heartbeat >= self.heartbeat_every:
             self._last_heartbeat = now
             beat_heartbeat(now)
+            liveness_touch()  # the image's health check for the beat role
         # Never sleep longer than a heartbeat period, so an idle schedule still beats.
         return min(super().tick(*args, **kwargs), self.heartbeat_every)

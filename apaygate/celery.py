@@ -16,6 +16,7 @@ from celery.signals import worker_ready
 from kombu.transport import redis as kombu_redis
 
 from apaygate import request_id
+from apaygate.liveness import liveness_keep
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "apaygate.settings")
 
@@ -60,3 +61,9 @@ def _serve_worker_metrics(**_: object) -> None:
 
     metrics_start_worker_server()
     db_pool_metrics_start()
+
+
+@worker_ready.connect
+def _liveness_start(**_kwargs) -> None:
+    """Start touching the liveness file the image's health check reads for this role."""
+    liveness_keep()

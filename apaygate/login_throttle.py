@@ -1,15 +1,15 @@
 """Login throttling (django-axes) for every login form and every password re-entry.
 
 The portal's and the admin's login, the Developers page's reveal and rotate of the signing
-secret and the password-change page all count against one lock (username + client
-address, `AXES_FAILURE_LIMIT` wrong passwords for `AXES_COOLOFF_TIME`).
+secret and the password-change pages (`reporting/portal/reauth.py`) all count against one
+lock (username + client address, `AXES_FAILURE_LIMIT` wrong passwords for
+`AXES_COOLOFF_TIME`).
 """
 
 from __future__ import annotations
 
 from axes.backends import AxesStandaloneBackend
 from django.conf import settings
-from django.contrib.auth import authenticate
 from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
@@ -47,7 +47,7 @@ def client_address(request: HttpRequest) -> str:
     port off any network but the proxy's (deploy/README.md).
     """
     peer = request.META.get("REMOTE_ADDR", "")
-    count = settings.AXES_PROXY_COUNT
+    count = settings.LOGIN_THROTTLE_PROXY_COUNT
     if count <= 0:
         return peer
     forwarded = [
@@ -58,18 +58,3 @@ def client_address(request: HttpRequest) -> str:
     if not forwarded:
         return peer
     return forwarded[-count] if len(forwarded) >= count else forwarded[0]
-
-
-def password_recheck(*, request: HttpRequest, password: str) -> bool:
-    """Check the signed-in user's password again, under the login throttle.
-
-    Goes through `authenticate`, so a wrong password is a failed login to django-axes
-    (counted against this username and address) and a locked-out pair is refused before
-    the password is even checked: the Developers page's reveal and rotate and the
-    password-change page cannot be used to guess a password faster than the login form.
-    A lock-out marks the request; django-axes' middleware answers it with the lock-out
-    page (429).
-    """
-    user = request.user
-    checked = authenticate(request, username=user.get_username(), password=password)
-    return checked is not None and checked.pk == user.pk

@@ -7,6 +7,7 @@ broker, the sandbox provider, and no BigQuery or Metabase.
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,6 +26,11 @@ env = environ.Env()
 ENV_FILE = env.str("ENV_FILE", default=str(BASE_DIR / ".env"))
 if ENV_FILE:
     environ.Env.read_env(ENV_FILE, overwrite=False)
+# An empty value means unset, in the file and the environment alike: `.env.example` copied as
+# it is lists every variable, most of them empty (`METABASE_DASHBOARD_ID=`), and each must
+# then take its default rather than fail to parse.
+for _name in [name for name, value in os.environ.items() if value == ""]:
+    del os.environ[_name]
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="dev-insecure-change-me" if DEBUG else "")
@@ -386,7 +392,8 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 # Read by scripts/serve.sh web, listed here for the configuration reference.
 PORT = env.int("PORT", default=8000)
-WEB_CONCURRENCY = env.int("WEB_CONCURRENCY", default=3)
+# Unset: one per CPU the process may use (apaygate/gunicorn_conf.py, `cpu_limit`).
+WEB_CONCURRENCY = env.int("WEB_CONCURRENCY", default=0)
 # Each web process's two thread pools (apaygate/asgi.py, apaygate/pools.py): threads, the
 # requests that may wait for one, and the seconds one may wait before it is refused (503
 # with Retry-After). `provider`: init-payment, which waits on a provider; `general`: the rest.
@@ -450,7 +457,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "axes/locked_out.html"
 # The client address a lock is keyed on: the socket's peer, or behind N trusted reverse
 # proxies the Nth address from the right of X-Forwarded-For (apaygate/login_throttle.py).
-AXES_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
+# (Not named AXES_PROXY_COUNT here: django-axes reserves that name for a removed setting.)
+LOGIN_THROTTLE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "apaygate.login_throttle.client_address"
 
 # The demo shop at /demo/ (only while the sandbox is on) calls the API with this test token;

@@ -4,18 +4,39 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.contrib.auth import views as auth_views
+from django.urls import include, path, reverse
 from django.views.generic import RedirectView
 
 from apaygate import health, pages
 from apaygate.metrics import metrics_view
+from reporting.portal.reauth import ThrottledPasswordChangeMixin
 
 admin.site.site_header = "APayGate administration"
 admin.site.site_title = "APayGate admin"
 admin.site.index_title = "Merchants, payments and postbacks"
 
+
+class AdminPasswordChangeView(ThrottledPasswordChangeMixin, auth_views.PasswordChangeView):
+    """The admin's password change, with the old password checked under the login throttle."""
+
+    template_name = "registration/password_change_form.html"
+
+    def get_success_url(self) -> str:
+        return reverse("admin:password_change_done")
+
+    def get_context_data(self, **kwargs) -> dict:
+        return {**super().get_context_data(**kwargs), **admin.site.each_context(self.request)}
+
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/docs/", permanent=False), name="home"),
+    # Before the admin's own route of the same path, which it replaces.
+    path(
+        f"{settings.ADMIN_URL_PATH}password_change/",
+        admin.site.admin_view(AdminPasswordChangeView.as_view()),
+        name="admin_password_change",
+    ),
     path(settings.ADMIN_URL_PATH, admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

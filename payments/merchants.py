@@ -25,13 +25,18 @@ from payments.tokens import (
     token_digest,
     token_generate,
 )
-from providers.registry import PROVIDERS
+from providers.registry import PROVIDERS, SANDBOX
 
 logger = logging.getLogger(__name__)
 
 SYSTEM_ACTOR = "system"
 # Fields an operator may change on a merchant; secrets change only through rotation.
 MERCHANT_EDITABLE_FIELDS = ("name", "provider", "is_active", "allowed_return_hosts")
+
+
+LIVE_NEEDS_REAL_PROVIDER = (
+    "live keys are only for a merchant whose providers are all real providers, not the sandbox"
+)
 
 
 class MerchantError(ValueError):
@@ -169,6 +174,11 @@ def api_token_issue(
     """Create a token and return it with its plaintext key, which is never stored."""
     if mode not in TokenMode.values:
         raise MerchantError(f"mode must be one of: {', '.join(TokenMode.values)}")
+    if mode == TokenMode.LIVE and any(r.provider == SANDBOX for r in merchant_routes(merchant)):
+        # The sandbox settles test payments only: a live key for a merchant with the sandbox
+        # among its providers would take payments that can never be paid, or (before that
+        # rule) be paid by anyone pressing Pay.
+        raise MerchantError(LIVE_NEEDS_REAL_PROVIDER + "; issue a test key")
     key = token_generate(mode=mode)
     token = ApiToken.objects.create(
         merchant=merchant,

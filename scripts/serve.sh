@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The production process commands, in one place: `scripts/serve.sh web|shopper|worker|beat`.
+# The production process commands, in one place: `scripts/serve.sh migrate|web|shopper|worker|beat`.
 # Procfile, Dockerfile and docker-compose.yml all run this, so what `make bench` measured
 # is what ships. Configuration comes from the environment only (.env.example).
 set -euo pipefail
@@ -10,6 +10,11 @@ cd "$(dirname "$0")/.."
 
 role="${1:-}"
 case "$role" in
+  migrate)
+    # One-shot: apply the database migrations, then exit (compose's `migrate` service,
+    # `docker run IMAGE migrate`).
+    exec python manage.py migrate --noinput
+    ;;
   web)
     if [ -n "${PROMETHEUS_MULTIPROC_DIR:-}" ]; then
       # Metrics files of a previous run would be added to this one's: start empty.
@@ -55,7 +60,7 @@ from django.conf import settings; print(settings.CELERY_BEAT_SCHEDULE_FILENAME)'
       --scheduler=apaygate.beat:HeartbeatScheduler
     ;;
   *)
-    echo "usage: $0 web|shopper|worker|beat" >&2
+    echo "usage: $0 migrate|web|shopper|worker|beat" >&2
     exit 2
     ;;
 esac

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from payments.merchants import (
     MERCHANT_EDITABLE_FIELDS,
+    MerchantError,
     api_token_issue,
     api_token_revoke,
     merchant_create,
@@ -158,12 +159,16 @@ class MerchantAdmin(admin.ModelAdmin):
         if mode not in TokenMode.values:
             messages.error(request, "Choose live or test.")
             return HttpResponseRedirect(reverse("admin:payments_merchant_change", args=[pk]))
-        token, key = api_token_issue(
-            merchant=merchant,
-            mode=mode,
-            label=request.POST.get("label", "").strip() or f"admin: {request.user}",
-            actor=staff_actor(request),
-        )
+        try:
+            token, key = api_token_issue(
+                merchant=merchant,
+                mode=mode,
+                label=request.POST.get("label", "").strip() or f"admin: {request.user}",
+                actor=staff_actor(request),
+            )
+        except MerchantError as exc:
+            messages.error(request, str(exc))
+            return HttpResponseRedirect(reverse("admin:payments_merchant_change", args=[pk]))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -178,12 +183,16 @@ class MerchantAdmin(admin.ModelAdmin):
 
     def _issue(self, request, queryset, mode: str) -> None:
         for merchant in queryset:
-            _token, key = api_token_issue(
-                merchant=merchant,
-                mode=mode,
-                label=f"admin: {request.user}",
-                actor=staff_actor(request),
-            )
+            try:
+                _token, key = api_token_issue(
+                    merchant=merchant,
+                    mode=mode,
+                    label=f"admin: {request.user}",
+                    actor=staff_actor(request),
+                )
+            except MerchantError as exc:
+                self.message_user(request, f"{merchant.slug}: {exc}", messages.ERROR)
+                continue
             self.message_user(
                 request,
                 format_html(

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import secrets
 
-from django.conf import settings
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
@@ -36,8 +35,10 @@ def _sandbox_payment(reference: str) -> Payment:
         .filter(provider=SandboxProvider.key, provider_reference=reference)
         .first()
     )
-    # Test tokens use the sandbox even where it is off for everything else.
-    if payment is None or not (settings.SANDBOX_ENABLED or payment.is_test):
+    # The sandbox settles test payments only, whatever SANDBOX_ENABLED says: a live payment
+    # on the sandbox (a merchant given a live key before that was refused) must never
+    # become a genuinely signed live payment.succeeded because someone pressed Pay.
+    if payment is None or not payment.is_test:
         raise Http404("No such sandbox invoice.")
     return payment
 

@@ -38,12 +38,15 @@ class Parameter:
 
 PARAMETERS = (
     Parameter("merchant_id", "Merchant", "number/=", "number", "number", "locked"),
+    # "live" or "test": the portal's mode, locked like the merchant (test and live never mix).
+    Parameter("mode", "Mode", "string/=", "string", "text", "locked"),
     Parameter("date_from", "From", "date/single", "date", "date", "enabled"),
     Parameter("date_to", "To", "date/single", "date", "date", "enabled"),
     Parameter("status", "Status", "string/=", "string", "text", "enabled"),
     Parameter("currency", "Currency", "string/=", "string", "text", "enabled"),
 )
 PARAMETERS_BY_SLUG = {p.slug: p for p in PARAMETERS}
+LOCKED_SLUGS = tuple(p.slug for p in PARAMETERS if p.embedding == "locked")
 
 
 @dataclass(frozen=True)
@@ -111,8 +114,9 @@ def card_template_tags(*, sql: str, card_name: str) -> dict[str, dict]:
             "type": param.tag_type,
             "required": param.embedding == "locked",
         }
-    if "merchant_id" not in tags:
-        raise MetabaseError(f"{card_name}: every question must filter on {{{{merchant_id}}}}")
+    for locked in LOCKED_SLUGS:
+        if locked not in tags:
+            raise MetabaseError(f"{card_name}: every question must filter on {{{{{locked}}}}}")
     return tags
 
 

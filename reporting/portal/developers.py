@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from payments.delivery.health import endpoint_enable
 from payments.merchants import (
+    MerchantError,
     api_token_issue,
     api_token_revoke,
     merchant_postback_secret_reveal,
@@ -59,8 +60,8 @@ def _render(request: HttpRequest, merchant: Merchant, status: int = 200, **extra
         rotation_overlap_hours=ROTATION_OVERLAP_HOURS,
         **{
             "token_form": TokenCreateForm(initial={"mode": mode}),
-            "reveal_form": ReauthForm(user=request.user, prefix="reveal"),
-            "rotate_form": ReauthForm(user=request.user, prefix="rotate"),
+            "reveal_form": ReauthForm(request=request, prefix="reveal"),
+            "rotate_form": ReauthForm(request=request, prefix="rotate"),
             "test_form": PostbackTestForm(
                 initial={"url": developer_last_postback_url(merchant=merchant)}
             ),
@@ -86,12 +87,16 @@ def token_create(request: HttpRequest, merchant: Merchant) -> HttpResponse:
     form = TokenCreateForm(data=request.POST)
     if not form.is_valid():
         return _render(request, merchant, status=400, token_form=form)
-    token, key = api_token_issue(
-        merchant=merchant,
-        mode=form.cleaned_data["mode"],
-        label=form.cleaned_data["label"] or "portal",
-        actor=portal_actor(request),
-    )
+    try:
+        token, key = api_token_issue(
+            merchant=merchant,
+            mode=form.cleaned_data["mode"],
+            label=form.cleaned_data["label"] or "portal",
+            actor=portal_actor(request),
+        )
+    except MerchantError as exc:  # a live key for a merchant on the sandbox
+        form.add_error(None, str(exc))
+        return _render(request, merchant, status=400, token_form=form)
     return _render(request, merchant, new_token=token, new_key=key)
 
 
@@ -111,7 +116,7 @@ def token_revoke(request: HttpRequest, merchant: Merchant, token_id: int) -> Htt
 @portal_view
 def secret_reveal(request: HttpRequest, merchant: Merchant) -> HttpResponse:
     """Show the signing secret once the password has been typed again."""
-    form = ReauthForm(data=request.POST, user=request.user, prefix="reveal")
+    form = ReauthForm(data=request.POST, request=request, prefix="reveal")
     if not form.is_valid():
         return _render(request, merchant, status=403, reveal_form=form)
     secret = merchant_postback_secret_reveal(merchant=merchant, actor=portal_actor(request))
@@ -122,7 +127,7 @@ def secret_reveal(request: HttpRequest, merchant: Merchant) -> HttpResponse:
 @portal_view
 def secret_rotate(request: HttpRequest, merchant: Merchant) -> HttpResponse:
     """Replace the signing secret; the old one keeps signing during the overlap."""
-    form = ReauthForm(data=request.POST, user=request.user, prefix="rotate")
+    form = ReauthForm(data=request.POST, request=request, prefix="rotate")
     if not form.is_valid():
         return _render(request, merchant, status=403, rotate_form=form)
     secret = merchant_rotate_postback_secret(

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
+from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError as DrfValidationError
 
 from payments.api.inputs import PostbackUrlField
 from payments.models import PaymentStatus
+from reporting.portal.reauth import password_recheck
 
 MODE_CHOICES = [("live", "Live"), ("test", "Test (sandbox)")]
 DASHBOARD_DEFAULT_DAYS = 30
@@ -83,20 +85,24 @@ class TokenCreateForm(forms.Form):
 
 
 class ReauthForm(forms.Form):
-    """Ask for the login's password again before a secret is shown or replaced."""
+    """Ask for the login's password again before a secret is shown or replaced.
+
+    Checked under the login throttle (`password_recheck`): wrong passwords here count with
+    the login form's, and a locked-out login cannot re-enter its password either.
+    """
 
     password = forms.CharField(
         label="Your password",
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, request: HttpRequest, **kwargs):
         super().__init__(*args, **kwargs)
-        self.user = user
+        self.request = request
 
     def clean_password(self) -> str:
         password = self.cleaned_data["password"]
-        if not self.user.check_password(password):
+        if not password_recheck(request=self.request, password=password):
             raise forms.ValidationError("That password is not right.", code="wrong_password")
         return password
 

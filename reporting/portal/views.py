@@ -21,6 +21,7 @@ from reporting.portal.base import (
     portal_view,
 )
 from reporting.portal.forms import DashboardFilterForm
+from reporting.portal.reauth import ThrottledPasswordChangeMixin
 from reporting.portal.selectors import (
     dashboard_stats,
     merchant_has_payments,
@@ -33,12 +34,16 @@ login = auth_views.LoginView.as_view(
     next_page=reverse_lazy("portal:dashboard"),
 )
 logout = auth_views.LogoutView.as_view(next_page=reverse_lazy("portal:login"))
-password_change = portal_login_required(
-    auth_views.PasswordChangeView.as_view(
-        template_name="portal/password_change.html",
-        success_url=reverse_lazy("portal:password_change_done"),
-    )
-)
+
+
+class PasswordChangeView(ThrottledPasswordChangeMixin, auth_views.PasswordChangeView):
+    """Django's view, with the old password checked under the login throttle."""
+
+    template_name = "portal/password_change.html"
+    success_url = reverse_lazy("portal:password_change_done")
+
+
+password_change = portal_login_required(PasswordChangeView.as_view())
 password_change_done = portal_login_required(
     auth_views.PasswordChangeDoneView.as_view(template_name="portal/password_change_done.html")
 )
@@ -71,7 +76,7 @@ def dashboard(request: HttpRequest, merchant: Merchant) -> HttpResponse:
         has_payments=has_payments,
         status_choices=PaymentStatus.choices,
         **charts.dashboard_charts(stats),
-        embed_url=metabase_embed_url(merchant=merchant),
+        embed_url=metabase_embed_url(merchant=merchant, mode=mode),
     )
     return render(request, "portal/dashboard.html", context)
 

@@ -24,7 +24,8 @@ MERCHANT_NAME = "Corner Bookshop"
 def shopper_pages(db) -> dict[str, tuple[str, str]]:
     """Name -> (path, selector that shows the page is ready)."""
     merchant = MerchantFactory(provider="sandbox", name=MERCHANT_NAME)
-    pending = PaymentFactory(merchant=merchant, amount="49.50", currency="USD")
+    # A test payment: the sandbox page settles test payments only.
+    pending = PaymentFactory(merchant=merchant, amount="49.50", currency="USD", is_test=True)
     paid = PaymentFactory(merchant=merchant, status="succeeded")
     expired = PaymentFactory(merchant=merchant, status="expired")
     return {

@@ -33,7 +33,9 @@ def csp_page(page):
 
 
 def test_public_pages_render_without_csp_violations(live_server, csp_page):
-    payment = PaymentFactory(merchant=MerchantFactory(provider="sandbox"), provider="sandbox")
+    payment = PaymentFactory(
+        merchant=MerchantFactory(provider="sandbox"), provider="sandbox", is_test=True
+    )
     pages = {
         "/docs/": "main",
         "/api/docs/": ".swagger-ui .info",

@@ -50,7 +50,9 @@ def test_swagger_ui_keeps_the_token_across_a_reload(live_server, page, screensho
 
 
 def _pages_to_visit(live_server) -> dict[str, str]:
-    payment = PaymentFactory(merchant=MerchantFactory(provider="sandbox"), provider="sandbox")
+    payment = PaymentFactory(
+        merchant=MerchantFactory(provider="sandbox"), provider="sandbox", is_test=True
+    )
     closed = PaymentFactory(merchant=payment.merchant, provider="sandbox", status="succeeded")
     return {
         "/docs/": "main",

@@ -132,7 +132,9 @@ def test_the_swagger_init_script_is_a_same_origin_file(client):
 
 @pytest.mark.django_db
 def test_shopper_and_sandbox_pages_satisfy_the_csp(client):
-    payment = PaymentFactory(merchant=MerchantFactory(provider="sandbox"), provider="sandbox")
+    payment = PaymentFactory(
+        merchant=MerchantFactory(provider="sandbox"), provider="sandbox", is_test=True
+    )
 
     for path in [
         f"/sandbox/pay/{payment.provider_reference}",

@@ -41,7 +41,7 @@ def login(password: str, *, forwarded: str | None = None, peer: str = PROXY):
 
 
 def test_without_a_proxy_a_forged_forwarded_for_does_not_escape_the_lock(user, settings):
-    settings.AXES_PROXY_COUNT = 0
+    settings.LOGIN_THROTTLE_PROXY_COUNT = 0
     for n in range(settings.AXES_FAILURE_LIMIT):
         login("wrong", forwarded=f"198.51.100.{n}")
 
@@ -51,7 +51,7 @@ def test_without_a_proxy_a_forged_forwarded_for_does_not_escape_the_lock(user, s
 
 
 def test_behind_one_proxy_the_address_it_appended_is_the_client(user, settings):
-    settings.AXES_PROXY_COUNT = 1
+    settings.LOGIN_THROTTLE_PROXY_COUNT = 1
     for n in range(settings.AXES_FAILURE_LIMIT):
         # the client writes anything it likes; the proxy appends what it saw
         login("wrong", forwarded=f"198.51.100.{n}, 203.0.113.7")
@@ -62,7 +62,7 @@ def test_behind_one_proxy_the_address_it_appended_is_the_client(user, settings):
 
 
 def test_behind_two_proxies_the_second_from_the_right_is_the_client(user, settings):
-    settings.AXES_PROXY_COUNT = 2
+    settings.LOGIN_THROTTLE_PROXY_COUNT = 2
     for n in range(settings.AXES_FAILURE_LIMIT):
         login("wrong", forwarded=f"198.51.100.{n}, 203.0.113.7, 10.0.0.2")
 

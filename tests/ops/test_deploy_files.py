@@ -205,6 +205,25 @@ def test_compose_bigquery_emulator_is_an_optional_profile():
     assert "bigquery-emulator" in _stages()
 
 
-def test_compose_env_file_is_optional():
+def test_compose_requires_env_file():
+    # Without .env there is no SECRET_KEY: nothing would start (issue 24, item 6).
     for name in APP_SERVICES:
-        assert _compose()["services"][name]["env_file"] == [{"path": ".env", "required": False}]
+        assert _compose()["services"][name]["env_file"] == [".env"]
+
+
+def test_compose_migrates_with_the_image_role_and_stops_with_a_grace_period():
+    services = _compose()["services"]
+    assert services["migrate"]["command"] == ["migrate"]
+    assert "entrypoint" not in services["migrate"]
+    for name in ("web", "worker", "shopper"):
+        seconds = int(services[name]["stop_grace_period"].removesuffix("s"))
+        assert seconds >= 30, name  # gunicorn's 20 s graceful timeout, a 15 s postback
+
+
+def test_compose_serves_https_through_the_proxy_only():
+    services = _compose()["services"]
+    assert services["proxy"]["build"]["target"] == "proxy"
+    assert "./deploy/proxy/Caddyfile:/etc/caddy/Caddyfile:ro" in services["proxy"]["volumes"]
+    assert "443:443" in services["proxy"]["ports"]
+    assert "ports" not in services["web"] and "ports" not in services["shopper"]
+    assert services["web"]["environment"]["AXES_PROXY_COUNT"] == "1"

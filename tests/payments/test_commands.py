@@ -44,7 +44,7 @@ def test_create_merchant_refuses_an_unknown_provider():
     ("flag", "prefix", "mode"), [((), "apg_live_", "live"), (("--test",), "apg_test_", "test")]
 )
 def test_issue_token_prints_the_new_key_alone_on_the_last_line(flag, prefix, mode):
-    MerchantFactory(slug="shop")
+    MerchantFactory(slug="shop", provider="bansky")
 
     key = run("issue_token", "shop", *flag, "--label", "ci")[-1]
 
@@ -59,7 +59,7 @@ def test_issue_token_for_an_unknown_slug_fails():
 
 
 def test_revoke_token_by_prefix_and_by_full_key():
-    MerchantFactory(slug="shop")
+    MerchantFactory(slug="shop", provider="bansky")
     first = run("issue_token", "shop")[-1]
     second = run("issue_token", "shop")[-1]
 

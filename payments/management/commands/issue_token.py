@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from payments.merchants import api_token_issue
+from payments.merchants import MerchantError, api_token_issue
 from payments.models import Merchant, TokenMode
 
 
@@ -27,7 +27,10 @@ class Command(BaseCommand):
         if merchant is None:
             raise CommandError(f"no merchant with slug {slug!r}")
         mode = TokenMode.TEST if test else TokenMode.LIVE
-        token, key = api_token_issue(merchant=merchant, mode=mode, label=label, actor="cli")
+        try:
+            token, key = api_token_issue(merchant=merchant, mode=mode, label=label, actor="cli")
+        except MerchantError as exc:
+            raise CommandError(str(exc)) from exc
         self.stdout.write(
             f"Issued {mode} token {token.prefix}… for {merchant.slug}. It is shown once:"
         )

@@ -2,7 +2,7 @@
 WITH created AS (
   SELECT payment_id, MIN(occurred_at) AS created_at
   FROM `__DATASET__.payment_events`
-  WHERE merchant_id = {{merchant_id}} AND type = 'payment.created'
+  WHERE merchant_id = {{merchant_id}} AND is_test = ({{mode}} = 'test') AND type = 'payment.created'
   GROUP BY payment_id
 )
 SELECT
@@ -13,6 +13,7 @@ SELECT
 FROM `__DATASET__.payments_latest` AS p
 JOIN created AS c USING (payment_id)
 WHERE p.merchant_id = {{merchant_id}}
+  AND p.is_test = ({{mode}} = 'test')
   [[AND DATE(c.created_at) >= {{date_from}}]]
   [[AND DATE(c.created_at) <= {{date_to}}]]
   [[AND p.status = {{status}}]]

@@ -6,6 +6,7 @@ SELECT
   SAFE_DIVIDE(COUNTIF(type = 'delivery.succeeded'), COUNT(*)) AS success_rate
 FROM `__DATASET__.payment_events`
 WHERE merchant_id = {{merchant_id}}
+  AND is_test = ({{mode}} = 'test')
   AND type IN ('delivery.succeeded', 'delivery.failed')
   [[AND DATE(occurred_at) >= {{date_from}}]]
   [[AND DATE(occurred_at) <= {{date_to}}]]

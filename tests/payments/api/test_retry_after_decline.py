@@ -12,6 +12,12 @@ from tests.payments.api.test_init_payment import BANSKY_URL, BODY, client_for, p
 
 
 @pytest.fixture
+def api(merchant):
+    """The sandbox merchant's test key: the sandbox page settles test payments only."""
+    return client_for(merchant, mode="test")
+
+
+@pytest.fixture
 def bansky(db):
     return MerchantFactory(slug="aimbrella", provider="bansky")
 

@@ -79,7 +79,9 @@ def test_intake_refuses_get(client):
 
 
 def test_sandbox_page_shows_amount_and_buttons(client):
-    payment = PaymentFactory(merchant=MerchantFactory(name="Acme"), provider_reference="sbx_abc")
+    payment = PaymentFactory(
+        merchant=MerchantFactory(name="Acme"), provider_reference="sbx_abc", is_test=True
+    )
 
     response = client.get("/sandbox/pay/sbx_abc")
 
@@ -95,7 +97,7 @@ def test_sandbox_page_shows_amount_and_buttons(client):
     [("success", "succeeded", "success"), ("failure", "failed", "error")],
 )
 def test_sandbox_buttons_settle_the_payment_and_return_the_shopper(client, outcome, status, target):
-    payment = PaymentFactory(provider_reference="sbx_btn")
+    payment = PaymentFactory(provider_reference="sbx_btn", is_test=True)
 
     response = client.post("/sandbox/pay/sbx_btn", {"outcome": outcome})
 

@@ -80,7 +80,7 @@ def test_provision_creates_cards_and_a_dashboard_with_merchant_locked(metabase_s
         assert volume["dataset_query"]["native"]["query"] == expected_sql
         assert "`apaygate_prod.payments_latest`" in expected_sql
         tags = volume["dataset_query"]["native"]["template-tags"]
-        assert set(tags) == {"merchant_id", "date_from", "date_to", "status", "currency"}
+        assert set(tags) == {"merchant_id", "mode", "date_from", "date_to", "status", "currency"}
         assert tags["merchant_id"]["type"] == "number" and tags["merchant_id"]["required"] is True
         assert tags["date_from"]["type"] == "date" and tags["date_from"]["required"] is False
         assert tags["status"]["type"] == "text"
@@ -94,6 +94,7 @@ def test_provision_creates_cards_and_a_dashboard_with_merchant_locked(metabase_s
         assert update["enable_embedding"] is True
         assert update["embedding_params"] == {
             "merchant_id": "locked",
+            "mode": "locked",
             "date_from": "enabled",
             "date_to": "enabled",
             "status": "enabled",
@@ -172,3 +173,4 @@ def test_every_sql_file_filters_on_the_locked_merchant_outside_optional_blocks()
         sql = (SQL_DIR / spec.file).read_text()
         without_optional = re.sub(r"\[\[.*?\]\]", "", sql, flags=re.S)
         assert "merchant_id = {{merchant_id}}" in without_optional, spec.file
+        assert "is_test = ({{mode}} = 'test')" in without_optional, spec.file

@@ -146,13 +146,13 @@ def test_embed_url_locks_exactly_the_merchants_id_and_expires(client_a, merchant
     assert match, html
     claims = jwt.decode(match.group(1), SECRET, algorithms=["HS256"])
     assert claims["resource"] == {"dashboard": 7}
-    assert claims["params"] == {"merchant_id": merchant_a.pk}
+    assert claims["params"] == {"merchant_id": merchant_a.pk, "mode": "test"}
     ttl = claims["exp"] - before.timestamp()
     assert 9 * 60 <= ttl <= 10 * 60 + 1
 
 
 def test_a_tampered_embed_token_is_rejected(merchant_a, merchant_b):
-    token = metabase_embed_token(merchant=merchant_a, dashboard_id=7, secret=SECRET)
+    token = metabase_embed_token(merchant=merchant_a, mode="live", dashboard_id=7, secret=SECRET)
     header, _payload, signature = token.split(".")
     forged = jwt.encode(
         {"resource": {"dashboard": 7}, "params": {"merchant_id": merchant_b.pk}, "exp": 2**31},
@@ -172,7 +172,9 @@ def test_a_tampered_embed_token_is_rejected(merchant_a, merchant_b):
 
 def test_an_expired_embed_token_is_rejected(merchant_a):
     issued = timezone.now() - dt.timedelta(minutes=11)
-    token = metabase_embed_token(merchant=merchant_a, dashboard_id=7, secret=SECRET, now=issued)
+    token = metabase_embed_token(
+        merchant=merchant_a, mode="live", dashboard_id=7, secret=SECRET, now=issued
+    )
 
     with pytest.raises(jwt.ExpiredSignatureError):
         jwt.decode(token, SECRET, algorithms=["HS256"])
@@ -188,5 +190,6 @@ def test_staff_embed_is_locked_to_the_merchant_they_switched_to(staff_client, me
 
     token = re.search(r"/embed/dashboard/([^\"#]+)#", html).group(1)
     assert jwt.decode(token, SECRET, algorithms=["HS256"])["params"] == {
-        "merchant_id": merchant_b.pk
+        "merchant_id": merchant_b.pk,
+        "mode": "test",
     }

@@ -26,6 +26,8 @@ def test_the_page_is_never_cached(client_a):
 
 
 def test_a_new_key_is_shown_in_the_answer_only_and_audited(client_a, merchant_a, user_a):
+    merchant_a.provider = "bansky"  # live keys are for merchants on a real provider
+    merchant_a.save()
     response = client_a.post("/portal/developers/keys/", {"mode": "live", "label": "server"})
 
     key = response.context["new_key"]
