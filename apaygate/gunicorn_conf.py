@@ -10,9 +10,11 @@ a thread that shoppers or providers need. Figures: bench/ and ARCHITECTURE.md.
 Environment: PORT (8000), WEB_CONCURRENCY (worker processes; default: one per core),
 WEB_THREADS (general pool per process, 8), WEB_PROVIDER_THREADS (provider-bound pool per
 process, 32), WEB_TIMEOUT (seconds a worker may stay silent before it is restarted),
-WEB_BIND. Each pool thread keeps one PostgreSQL connection (CONN_MAX_AGE): plan
-max_connections for WEB_CONCURRENCY x (WEB_THREADS + WEB_PROVIDER_THREADS) plus the
-Celery worker's threads.
+WEB_GRACEFUL_TIMEOUT (on SIGTERM: seconds to finish the requests in flight, 20 by default,
+enough for an init-payment's provider call (connect 5 + read 15); the orchestrator's stop
+grace, compose's `stop_grace_period`, must be longer), WEB_BIND. Each pool thread keeps
+one PostgreSQL connection (CONN_MAX_AGE): plan max_connections for WEB_CONCURRENCY x
+(WEB_THREADS + WEB_PROVIDER_THREADS) plus the Celery worker's threads.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ bind = os.environ.get("WEB_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
 worker_class = "uvicorn.workers.UvicornWorker"
 timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
-graceful_timeout = 20
+graceful_timeout = int(os.environ.get("WEB_GRACEFUL_TIMEOUT", "20"))
 keepalive = 5
 accesslog = os.environ.get("WEB_ACCESS_LOG", "-") or None
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
