@@ -83,3 +83,41 @@ def test_sigterm_with_64_postbacks_in_flight_exits_in_time_and_loses_nothing(
     assert twice <= reached
     assert max(sent.values()) <= 2
     assert all(r.verified_with for r in receiver.requests)
+
+
+def test_a_worker_killed_and_restarted_under_its_name_resends_without_waiting_for_the_lease(
+    celery_stack, receiver, worker_settings
+):
+    # given leases and a heartbeat silence far longer than the test: a recovery by either
+    # would time out, only the restart's own give-back can be in time
+    lease = 300
+    worker_settings.POSTBACK_ATTEMPT_LEASE = lease
+    celery_stack.extra_env.update(
+        {"POSTBACK_ATTEMPT_LEASE": str(lease), "POSTBACK_CLAIMER_STALE": str(lease)}
+    )
+    merchant = MerchantFactory()
+    receiver.secrets = [merchant.postback_secret]
+    receiver.script = [hang_until_released(receiver)]
+    with transaction.atomic():
+        delivery = delivery_enqueue(
+            payment=PaymentFactory(
+                merchant=merchant, postback_url=receiver.url, status="succeeded"
+            ),
+            event="payment.succeeded",
+        )
+    worker = celery_stack.worker(name="restarts@test")
+    assert receiver.arrived.wait(60), celery_stack.logs()
+
+    # when the worker is killed (-9) mid-attempt and started again under the same name
+    worker.kill()
+    celery_stack.worker(name="restarts@test")
+
+    # then its claim was given back at start: the postback went out again well within the lease
+    assert _wait_until(
+        lambda: PostbackDelivery.objects.get(pk=delivery.pk).status == DeliveryStatus.SUCCEEDED,
+        timeout=lease / 5,
+    ), celery_stack.logs()
+    sent = [r.headers["webhook-id"] for r in receiver.requests]
+    assert sent == [delivery.webhook_id] * 2
+    errors = [a.error for a in PostbackDelivery.objects.get(pk=delivery.pk).attempts.all()]
+    assert errors[0].startswith("interrupted")
