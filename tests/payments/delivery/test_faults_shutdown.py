@@ -49,7 +49,13 @@ def test_sigterm_with_64_postbacks_in_flight_exits_in_time_and_loses_nothing(
                 event="payment.succeeded",
             )
     celery_stack.extra_env.update(
-        {"POSTBACK_POLL_CONCURRENCY": str(IN_FLIGHT), "POSTBACK_STOP_GRACE": str(STOP_GRACE)}
+        {
+            "POSTBACK_POLL_CONCURRENCY": str(IN_FLIGHT),
+            "POSTBACK_STOP_GRACE": str(STOP_GRACE),
+            # the held requests neither time out nor outlive their lease meanwhile
+            "POSTBACK_TIMEOUT": "60",
+            "POSTBACK_ATTEMPT_LEASE": "130",
+        }
     )
     worker = celery_stack.worker(name="shutdown@test")
     assert _wait_until(lambda: len(receiver.requests) >= IN_FLIGHT, timeout=60), celery_stack.logs()
