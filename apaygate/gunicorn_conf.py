@@ -11,8 +11,11 @@ Environment: PORT (8000), WEB_CONCURRENCY (worker processes; default: one per CP
 process may use, the container's CPU limit included),
 WEB_THREADS (general pool per process, 8), WEB_PROVIDER_THREADS (provider-bound pool per
 process, 32), WEB_TIMEOUT (seconds a worker may stay silent before it is restarted),
-WEB_BIND. PostgreSQL connections come from a pool of at most DATABASE_POOL_MAX_SIZE per
-worker process (apaygate/db_pool.py; the max_connections budget is in deploy/README.md).
+WEB_GRACEFUL_TIMEOUT (on SIGTERM: seconds to finish the requests in flight, 20 by default,
+enough for an init-payment's provider call (connect 5 + read 15); the orchestrator's stop
+grace, compose's `stop_grace_period`, must be longer), WEB_BIND. PostgreSQL connections come
+from a pool of at most DATABASE_POOL_MAX_SIZE per worker process (apaygate/db_pool.py; the
+max_connections budget is in deploy/README.md).
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or cpu_limit())
 # uvicorn's worker, leaving the client address alone (apaygate/web_worker.py).
 worker_class = "apaygate.web_worker.Worker"
 timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
-graceful_timeout = 20  # stop grace periods (compose, deploy/README.md) allow for this
+graceful_timeout = int(os.environ.get("WEB_GRACEFUL_TIMEOUT", "20"))
 keepalive = 5
 accesslog = os.environ.get("WEB_ACCESS_LOG", "-") or None
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()

@@ -102,6 +102,25 @@ BEAT_HEARTBEAT = Gauge(
     "Unix time of Celery beat's last scheduler tick.",
     multiprocess_mode="max",
 )
+SHOPPER_EVENTS_BUFFERED = Gauge(
+    "apaygate_shopper_events_buffered",
+    "Shopper events waiting in the Redis stream for the drain (bounded: SHOPPER_EVENTS_MAX).",
+    multiprocess_mode="mostrecent",
+)
+SHOPPER_EVENTS_DRAIN_LAG = Gauge(
+    "apaygate_shopper_events_drain_lag_seconds",
+    "Age of the oldest shopper event still in the stream (0: none waiting).",
+    multiprocess_mode="mostrecent",
+)
+SHOPPER_EVENTS_WRITTEN_DIRECTLY = Counter(
+    "apaygate_shopper_events_written_directly_total",
+    "Shopper events inserted synchronously: the stream was full, or Redis unavailable.",
+    ["reason"],
+)
+SHOPPER_EVENTS_DEAD_LETTERED = Counter(
+    "apaygate_shopper_events_dead_lettered_total",
+    "Buffered shopper events the drain could not copy, moved to the dead-letter list.",
+)
 UNVERIFIED_POSTBACKS = Counter(
     "apaygate_unverified_postbacks_total",
     "Provider postbacks refused because their signature or content could not be verified.",

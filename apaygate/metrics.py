@@ -59,6 +59,10 @@ from apaygate.instruments import (  # noqa: F401  (re-exported: one place to imp
     PROVIDER_ERRORS,
     PROVIDER_REQUEST_DURATION,
     QUEUE_DEPTH,
+    SHOPPER_EVENTS_BUFFERED,
+    SHOPPER_EVENTS_DEAD_LETTERED,
+    SHOPPER_EVENTS_DRAIN_LAG,
+    SHOPPER_EVENTS_WRITTEN_DIRECTLY,
     UNVERIFIED_POSTBACKS,
     WEB_SHED,
 )
@@ -136,6 +140,7 @@ def metrics_refresh_gauges() -> None:
         _refresh_queue_depth,
         _refresh_beat_heartbeat,
         db_pool_metrics_refresh,  # this process's pool (the others refresh their own)
+        _refresh_shopper_event_gauges,
     ):
         try:
             refresh()
@@ -200,6 +205,16 @@ def _refresh_queue_depth() -> None:
             QUEUE_DEPTH.labels(queue=queue).set(client.llen(queue))
     finally:
         client.close()
+
+
+def _refresh_shopper_event_gauges() -> None:
+    from payments.shopper.event_buffer import shopper_events_backlog
+
+    backlog = shopper_events_backlog()
+    if backlog is not None:  # Redis away: keep the last values (the failure is in its logs)
+        length, lag = backlog
+        SHOPPER_EVENTS_BUFFERED.set(length)
+        SHOPPER_EVENTS_DRAIN_LAG.set(lag)
 
 
 def _refresh_beat_heartbeat() -> None:

@@ -319,6 +319,9 @@ PAYMENT_TTL = env.int("PAYMENT_TTL", default=24 * 3600)
 KV_REDIS_URL = env.str("KV_REDIS_URL", default=REDIS_URL)
 # Seconds the KV is skipped (database only) after Redis fails, before one request tries it.
 KV_BREAKER_RESET = env.float("KV_BREAKER_RESET", default=2.0)
+# The shopper-event stream's bound (entries, about 200 bytes each): past it, redirects write
+# their events to PostgreSQL directly (payments/shopper/event_buffer.py).
+SHOPPER_EVENTS_MAX = env.int("SHOPPER_EVENTS_MAX", default=100_000)
 
 # Off in production: merchant URLs on private, loopback or link-local addresses are refused.
 POSTBACK_ALLOW_PRIVATE = env.bool("POSTBACK_ALLOW_PRIVATE", default=False)

@@ -9,7 +9,11 @@ sandbox page GET and Pay, /success; every `--slow-every`th shopper pays 8 s late
 settle across a fault); kills the worker -9 at 1/3 (back 5 s later) and Redis -9 at 2/3
 (back `--outage` s later); then reports answers by class (any 5xx fails), postbacks lost,
 unsigned, delivered twice, seconds from the last fault's end to the last first delivery,
-settlement-to-delivery seconds (median, max) and redirects still leading to a closed invoice.
+the drain time (seconds from the last fault's end until no postback is pending), duplicate
+acknowledgements (2xx answers beyond the first per postback, and their share of postbacks),
+settlement-to-delivery seconds (median, max), redirects still leading to a closed invoice,
+the machine's load average, and whether the issue's targets held (drained within 60 s,
+duplicates at most 1%, nothing lost, unsigned or answered 5xx).
 """
 
 from __future__ import annotations
@@ -37,6 +41,10 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+# The issue's targets (issue 20): drained within a minute of the last fault, at most 1%
+# of postbacks acknowledged twice.
+DRAIN_TARGET_SECONDS = 60
+DUPLICATE_TARGET_PERCENT = 1.0
 
 
 def free_port() -> int:
@@ -343,10 +351,12 @@ def main() -> None:
         last_fault_end = max(end for _, end in faults)
 
         deadline = time.time() + args.wait
+        drained_at = None
         while time.time() < deadline:
             if not PostbackDelivery.objects.filter(status=DeliveryStatus.PENDING).exists():
+                drained_at = time.time()
                 break
-            time.sleep(1)
+            time.sleep(0.25)
         webhook_ids = set(PostbackDelivery.objects.values_list("webhook_id", flat=True))
         lost = webhook_ids - set(merchant.delivered)
         last_delivery = max(merchant.delivered.values(), default=last_fault_end)
@@ -361,6 +371,9 @@ def main() -> None:
         }
         latencies = sorted(latency.values()) or [float("nan")]
         fivexx = sum(v for k, v in answers.items() if k.endswith("5xx"))
+        duplicates = sum(c - 1 for c in merchant.successes.values() if c > 1)
+        drain = round(drained_at - last_fault_end, 1) if drained_at else None
+        duplicate_share = round(100 * duplicates / max(len(webhook_ids), 1), 2)
         report = {
             "payments": args.payments,
             "trips_completed": sum(1 for i in ids if i),
@@ -377,6 +390,18 @@ def main() -> None:
             "postback_seconds_settled_to_delivered_max": round(latencies[-1], 2),
             "stale_redirects_2s_after_redis_back": (stale_after_redis or [None])[0],
             "stale_redirects_at_end": stale_end,
+            "drain_seconds_after_last_fault": drain,
+            "duplicate_acknowledgements": duplicates,
+            "duplicate_acknowledgements_percent": duplicate_share,
+            "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
+            "targets_met": bool(
+                drain is not None
+                and drain <= DRAIN_TARGET_SECONDS
+                and duplicate_share <= DUPLICATE_TARGET_PERCENT
+                and not lost
+                and merchant.unsigned == 0
+                and fivexx == 0
+            ),
             "worker_alive": procs["worker"].proc.poll() is None,
             "beat_alive": procs["beat"].proc.poll() is None,
             "web_alive": procs["web"].proc.poll() is None,

@@ -19,9 +19,13 @@ process that has not spoken to Redis since.
 
 Without `KV_REDIS_URL` (the embedded `make run` mode), the Django cache stands in.
 
-The same client and breaker serve two other small per-request uses of that Redis
-(`kv_run`): the API throttle's window (payments/api/authentication.py) and the provider
-breakers' announcements (`BreakerAnnouncements`, providers/breaker.py).
+The same client and breaker serve every other use of that Redis by the web and the
+drain (`kv_run`, and `kv_run_async` on the event loop): the API throttle's window
+(payments/api/authentication.py), the provider breakers' announcements
+(`BreakerAnnouncements`, providers/breaker.py), the redirect's fast lane
+(payments/shopper/fast_lane.py) and the shopper-event buffer
+(payments/shopper/event_buffer.py). One breaker: once Redis failed, none of them waits on
+it for `KV_BREAKER_RESET` seconds, and each takes its database fallback at once.
 """
 
 from __future__ import annotations
@@ -31,9 +35,13 @@ import json
 import logging
 import threading
 import time
+import weakref
+from asyncio import AbstractEventLoop, get_running_loop
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 import redis
+import redis.asyncio
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
@@ -124,6 +132,44 @@ def _run(command):
         if _unforgotten:
             _forget_pending(client)
         result = command(client)
+    except redis.RedisError as exc:
+        if breaker.closed:
+            logger.warning("KV unavailable (%s); reading the database", type(exc).__name__)
+        breaker.record_failure()
+        raise KVUnavailable(str(exc)) from exc
+    breaker.record_success()
+    return result
+
+
+_async_clients: weakref.WeakKeyDictionary[AbstractEventLoop, redis.asyncio.Redis] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def kv_async_client() -> redis.asyncio.Redis | None:
+    """The running event loop's client for the KV's Redis (a client is bound to its loop)."""
+    url = settings.KV_REDIS_URL
+    if not url:
+        return None
+    loop = get_running_loop()
+    client = _async_clients.get(loop)
+    if client is None:
+        client = redis.asyncio.Redis.from_url(
+            url, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=SOCKET_TIMEOUT
+        )
+        _async_clients[loop] = client
+    return client
+
+
+async def kv_run_async(command: Callable[[redis.asyncio.Redis], Awaitable]):
+    """`kv_run` for the event loop: the same breaker, the same KVUnavailable on trouble."""
+    client = kv_async_client()
+    if client is None:
+        raise KVUnavailable("no KV_REDIS_URL")
+    if not breaker.closed:
+        raise KVUnavailable("breaker open")
+    try:
+        result = await command(client)
     except redis.RedisError as exc:
         if breaker.closed:
             logger.warning("KV unavailable (%s); reading the database", type(exc).__name__)

@@ -39,7 +39,9 @@ def api(api_key) -> APIClient:
 @pytest.fixture(autouse=True)
 def _fresh_provider_breakers():
     """Circuit breakers are per process: one test's provider outage must not open the next's."""
+    from payments.kv import breaker as kv_breaker
     from providers.breaker import breakers_reset
 
     breakers_reset()
+    kv_breaker.record_success()  # the KV's too: one test's Redis outage is not the next's
     yield

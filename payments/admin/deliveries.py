@@ -19,7 +19,7 @@ class DeliveryAttemptInline(admin.TabularInline):
     model = DeliveryAttempt
     extra = 0
     can_delete = False
-    fields = ("started_at", "status_code", "duration_ms", "error", "response_body")
+    fields = ("started_at", "status_code", "duration_ms", "error", "stale", "response_body")
     readonly_fields = fields
     ordering = ("-started_at",)
 

@@ -156,8 +156,8 @@ def deliveries_abandon(*, claims: Sequence[tuple[int, uuid.UUID]]) -> int:
     """Give back claimed deliveries whose attempt may have gone out but has no answer yet.
 
     A stopping relay that cannot wait any longer: the rows are due now (another worker
-    sends them again; `webhook-id` lets the merchant drop a repeat), the attempt counts
-    and is logged as interrupted, and its answer, if it still comes, is stale.
+    sends them again; `webhook-id` lets the merchant drop a repeat), the attempt is logged
+    as interrupted (not counted toward the back-off), and its answer, if it comes, is stale.
     """
     if not claims:
         return 0
@@ -179,9 +179,13 @@ def deliveries_abandon(*, claims: Sequence[tuple[int, uuid.UUID]]) -> int:
 def _give_back(held: list[PostbackDelivery], *, now) -> int:
     """Make these locked rows due now, their interrupted attempts logged."""
     if held:
-        # The attempt may have reached the merchant: it counts, and is logged.
+        # The attempt may have reached the merchant: it is logged. It does not move the row
+        # down the back-off schedule: the failure was ours, not the merchant's (a worker
+        # killed mid-attempt would otherwise cost each of its rows a retry 5 minutes later).
         DeliveryAttempt.objects.bulk_create(_interrupted(held))
-        PostbackDelivery.objects.filter(pk__in=[d.pk for d in held]).update(**_given_back(now))
+        PostbackDelivery.objects.filter(pk__in=[d.pk for d in held]).update(
+            attempt_count=F("attempt_count") - 1, **_given_back(now)
+        )
     return len(held)
 
 

@@ -107,6 +107,7 @@ class DeliveryPoller:
         self._idle = threading.Condition(self._lock)  # notified when a send ends
         self._claims: dict[int, uuid.UUID] = {}  # claimed, answer not yet handed over
         self._sending: set[int] = set()  # of those, the ones on the wire
+        self._answered: dict[int, uuid.UUID] = {}  # answered, not yet recorded
         self._swept_at = 0.0
         self._beat_at = 0.0
         self._backlog = False  # the last scan found more due rows than room
@@ -161,6 +162,9 @@ class DeliveryPoller:
         self._give_back(unsent, out)
         self._results.put(END)
         self._recorder.join(max(deadline - time.monotonic(), 1.0))
+        with self._lock:  # answers the recorder could not write in time: ours to give back
+            unrecorded, self._answered = list(self._answered.items()), {}
+        self._give_back([], unrecorded)
         if self.claimer is not None:
             try:
                 claimer_retire(claimer=self.claimer)
@@ -333,7 +337,8 @@ class DeliveryPoller:
                     endpoint_slot_give(delivery.url)
             with self._idle:
                 self._sending.discard(delivery.pk)
-                self._claims.pop(delivery.pk, None)
+                if self._claims.pop(delivery.pk, None) is not None and result is not None:
+                    self._answered[delivery.pk] = delivery.claim_token
                 self._idle.notify_all()
             if result is not None:
                 self._results.put((delivery.pk, delivery.claim_token, result))
@@ -376,6 +381,9 @@ class DeliveryPoller:
         except Exception:  # the rows stay in flight: their leases bring them back
             logger.exception("postback relay: recording %s attempts failed", len(batch))
             close_old_connections()
+        with self._lock:
+            for delivery_id, _token, _result in batch:
+                self._answered.pop(delivery_id, None)
 
 
 _poller: DeliveryPoller | None = None

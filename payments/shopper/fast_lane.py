@@ -5,13 +5,15 @@ makes one Redis round trip: a small Lua script (`REDIRECT_SCRIPT`) reads the ent
 the payment is payable, appends the `shopper.redirected` event to the buffer (XADD) and
 returns the provider's URL; the event is therefore acknowledged before the 302, which
 carries the headers Django's middleware and `never_cache` would have added, HSTS included
-on a secure request. Anything else (a miss, a closed payment, Redis away, a malformed id,
-plain http while SECURE_SSL_REDIRECT is on: SecurityMiddleware's 301) returns False and
-Django handles it as before, the view with its database fallback. Measured in bench/: the
-full Django stack costs several times the KV read itself, and this is the one route
-shoppers hit in bulk; within the fast lane, most of the time is the Redis client's
-per-command cost, so a GET then an XADD (two round trips) ran at half the raw one-GET app's
-rate.
+on a secure request. Anything else (a miss, a closed payment, a full event stream, Redis
+away or slow, a malformed id, plain http while SECURE_SSL_REDIRECT is on:
+SecurityMiddleware's 301) returns False and Django handles it as before, the view with its
+database fallback. The Redis call goes through the KV's breaker (`kv_run_async`): after a
+failure the lane steps aside at once for `KV_BREAKER_RESET` seconds instead of each
+redirect waiting out a timeout. Measured in bench/: the full Django stack costs several
+times the KV read itself, and this is the one route shoppers hit in bulk; within the fast
+lane, most of the time is the Redis client's per-command cost, so a GET then an XADD (two
+round trips) ran at half the raw one-GET app's rate.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ import logging
 import time
 from urllib.parse import parse_qs
 
-import redis
 import redis.asyncio
 from csp.utils import build_policy
 from django.conf import settings
@@ -30,9 +31,9 @@ from django.utils.http import http_date
 from redis.commands.core import AsyncScript
 
 from apaygate.request_id import clean_request_id
-from payments.kv import kv_raw_key
+from payments.kv import KVUnavailable, kv_raw_key, kv_run_async
 from payments.models import EventType
-from payments.shopper.event_buffer import async_redis, event_time, stream_key
+from payments.shopper.event_buffer import event_time, stream_key
 from payments.shopper.redirects import NOT_PAYABLE
 
 logger = logging.getLogger(__name__)
@@ -52,9 +53,10 @@ HEADERS = [
 ]
 
 
-# KEYS: the KV entry, the event stream. ARGV: the event type, its time, then the statuses that
-# are not payable. Returns the provider's URL after buffering the event, or nil (nothing
-# written) on a miss or an unpayable entry. The stream fields are `buffer_fields`' (kept
+# KEYS: the KV entry, the event stream. ARGV: the event type, its time, the stream's bound,
+# then the statuses that are not payable. Returns the provider's URL after buffering the
+# event, or nil (nothing written) on a miss, an unpayable entry or a full stream (Django's
+# view then writes the event to the database). The stream fields are `buffer_fields`' (kept
 # equal by tests/payments/shopper/test_fast_lane.py). cjson reads JSON null as cjson.null
 # (not nil) and numbers as doubles: ids are formatted with %d, exact below 2^53.
 REDIRECT_SCRIPT = """
@@ -63,9 +65,10 @@ if not raw then return nil end
 local entry = cjson.decode(raw)
 local url = entry.provider_url
 if type(url) ~= 'string' or url == '' then return nil end
-for i = 3, #ARGV do
+for i = 4, #ARGV do
     if entry.status == ARGV[i] then return nil end
 end
+if redis.call('XLEN', KEYS[2]) >= tonumber(ARGV[3]) then return nil end
 local merchant_id = ''
 if type(entry.merchant_id) == 'number' then merchant_id = string.format('%d', entry.merchant_id) end
 redis.call('XADD', KEYS[2], '*',
@@ -151,22 +154,29 @@ def _host_allowed(scope: dict) -> bool:
 
 async def pay_fast(scope: dict, send) -> bool:
     """Answer a payable KV hit with its 302; return False to leave the request to Django."""
-    client = async_redis()
     public_id = _public_id(scope)
-    if client is None or public_id is None or not _host_allowed(scope):
+    if public_id is None or not _host_allowed(scope):
         return False
-    secure = _secure(scope)
-    if settings.SECURE_SSL_REDIRECT and not secure:
-        return False  # SecurityMiddleware's 301 to https, before anything is read or written
+carries the headers Django's middleware and `never_cache` would have added, HSTS included
+on a secure request. Anything else (a miss, a closed payment, a full event stream, Redis
+away or slow, a malformed id, plain http while SECURE_SSL_REDIRECT is on:
+SecurityMiddleware's 301) returns False and Django handles it as before, the view with its
+database fallback. The Redis call goes through the KV's breaker (`kv_run_async`): after a
+failure the lane steps aside at once for `KV_BREAKER_RESET` seconds instead of each
+redirect waiting out a timeout. Measured in bench/: the full Django stack costs several
+times the KV read itself, and this is the one route shoppers hit in bulk; within the fast
+lane, most of the time is the Redis client's per-command cost, so a GET then an XADD (two
+round trips) ran at half the raw one-GET app's rate.
     try:
-        location = await _redirect_script(client)(
-            keys=[kv_raw_key(public_id), stream_key()],
-            args=[EventType.SHOPPER_REDIRECTED, event_time(), *NOT_PAYABLE_ARGS],
-            client=client,
+        location = await kv_run_async(
+            lambda client: _redirect_script(client)(
+                keys=[kv_raw_key(public_id), stream_key()],
+                args=[*args, *NOT_PAYABLE_ARGS],
+                client=client,
+            )
         )
-    except redis.RedisError as exc:
+    except KVUnavailable:
         # Django's view reads the database and writes the event synchronously instead.
-        logger.warning("fast lane: Redis unavailable (%s)", exc.__class__.__name__)
         return False
     if location is None:
         return False

@@ -191,6 +191,11 @@ class CeleryProcess:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
 
+    def terminate(self) -> None:
+        """SIGTERM the worker itself (as docker stop and Kubernetes do): a warm shutdown."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
@@ -227,8 +232,9 @@ class CeleryStack:
         env.update(self.extra_env)
         return env
 
-    def worker(self, *, concurrency: int = 4) -> CeleryProcess:
-        name = f"test-{uuid.uuid4().hex[:8]}@%h"
+    def worker(self, *, concurrency: int = 4, name: str = "") -> CeleryProcess:
+        """Start a worker; under the `name` of a dead one, it takes over that one's claims."""
+        name = name or f"test-{uuid.uuid4().hex[:8]}@%h"
         args = [
             CELERY,
             "-A",

@@ -111,6 +111,7 @@ def test_a_restarted_worker_gives_back_its_earlier_claims_at_once():
     assert delivery.next_attempt_at <= timezone.now()
     assert delivery.claim_token is None and delivery.claimed_by is None
     assert DeliveryAttempt.objects.get(delivery=delivery).error.startswith("interrupted")
+    assert delivery.attempt_count == 0  # our failure, not the merchant's: no back-off for it
     assert not DeliveryClaimer.objects.filter(pk=before).exists()
     assert deliveries_claim_attempts(limit=1)[0].pk == delivery.pk
 

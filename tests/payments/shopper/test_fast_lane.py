@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 import pytest
 import redis
 
-from payments.kv import kv_cached, kv_store
-from payments.models import EventType, PaymentStatus
+from payments import kv
+from payments.kv import kv_async_client, kv_cached, kv_run, kv_store
+from payments.models import EventType, PaymentEvent, PaymentStatus
 from payments.shopper.event_buffer import (
-    async_redis,
     buffer_fields,
     shopper_events_drain,
     stream_key,
@@ -39,7 +39,9 @@ def _call(public_id: str, host: bytes = b"testserver") -> tuple[bool, list[dict]
         try:
             return await pay_fast(scope, send)
         finally:
-            await async_redis().aclose()
+            client = kv_async_client()
+            if client is not None:
+                await client.aclose()
 
     return asyncio.run(run()), sent
 
@@ -82,7 +84,7 @@ def test_the_fast_lane_buffers_the_same_fields_as_the_django_view(settings):
 
     _call(payment.public_id)
 
-    [(_entry_id, raw_fields)] = redis.Redis.from_url(settings.REDIS_URL).xrange(stream_key())
+    [(_entry_id, raw_fields)] = redis.Redis.from_url(settings.KV_REDIS_URL).xrange(stream_key())
     fields = {key.decode(): value.decode() for key, value in raw_fields.items()}
     assert fields.keys() == expected.keys()
     assert {k: v for k, v in fields.items() if k != "at"} == {
@@ -96,12 +98,52 @@ def test_the_fast_lane_buffers_the_same_fields_as_the_django_view(settings):
 def test_the_fast_lane_leaves_the_redirect_to_django_when_redis_is_away(settings):
     payment = PaymentFactory()
     kv_store(payment)
-    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    settings.KV_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
 
     handled, sent = _call(payment.public_id)
 
     assert not handled
     assert sent == []
+    assert not kv.breaker.closed  # the next redirects skip Redis at once
+
+
+def test_the_fast_lane_steps_aside_without_asking_redis_while_the_kv_breaker_is_open(client):
+    # given a payable KV hit, and the KV's breaker open (Redis failed a moment ago)
+    payment = PaymentFactory()
+    kv_store(payment)
+    kv.breaker.record_failure()
+
+    # when the shopper is redirected
+    handled, sent = _call(payment.public_id)
+    response = client.get(f"/integration/pay?id={payment.public_id}")
+
+    # then the fast lane left it to Django, which wrote the event to the database at once
+    assert not handled and sent == []
+    assert response.status_code == 302
+    assert payment.events.filter(type=EventType.SHOPPER_REDIRECTED).count() == 1
+    kv.breaker.record_success()
+    assert kv_run(lambda c: c.xlen(stream_key())) == 0
+
+
+def test_the_fast_lane_leaves_the_redirect_to_django_when_the_stream_is_full(client, settings):
+    # given an event stream at its bound
+    settings.SHOPPER_EVENTS_MAX = 1
+    first, second = PaymentFactory(), PaymentFactory()
+    kv_store(first)
+    kv_store(second)
+    assert _call(first.public_id)[0]
+
+    # when another shopper is redirected
+    handled, _sent = _call(second.public_id)
+    response = client.get(f"/integration/pay?id={second.public_id}")
+
+    # then its event bypassed the stream into the database; the stream stayed at its bound
+    assert not handled
+    assert response.status_code == 302
+    assert second.events.filter(type=EventType.SHOPPER_REDIRECTED).count() == 1
+    assert kv_run(lambda c: c.xlen(stream_key())) == 1
+    assert shopper_events_drain() == 1
+    assert PaymentEvent.objects.filter(type=EventType.SHOPPER_REDIRECTED).count() == 2
 
 
 @pytest.mark.parametrize(
