@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payments', '0008_route_merchant_routing'),
+        ('payments', '0009_merge_crash_merchant_route'),
     ]
 
     operations = [
