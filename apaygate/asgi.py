@@ -12,11 +12,15 @@ Per worker process:
   own pool (and its breaker opens, providers/breaker.py); shoppers and postbacks never
   queue behind it.
 
+Past capacity the pools shed instead of queueing without bound (apaygate/pools.py): each
+has a bounded queue and a queue-time budget, a request past either is answered 503 with
+Retry-After at once, and one whose client disconnected while it waited is never run.
+
 Why pools of reused threads rather than Django's own ASGI handler: under Django's ASGI
 handler each sync view runs in a fresh thread, so a persistent database connection cannot
 outlive its request and every request pays a new PostgreSQL connection (measured in
-bench/: postback intake at a few per cent of its WSGI speed). Reused threads keep
-`CONN_MAX_AGE` connections.
+bench/: postback intake at a few per cent of its WSGI speed). Reused threads borrow
+connections from the process's pool (DATABASE_POOL_*) and give them back after each request.
 
 The adapter reads the request body into memory (refusing more than MAX_BODY_BYTES) and
 sends Django's response when it is complete: every response here is small.
@@ -24,11 +28,10 @@ sends Django's response when it is complete: every response here is small.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import os
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "apaygate.settings")
 
@@ -36,6 +39,15 @@ from django.core.wsgi import get_wsgi_application
 
 django_wsgi = get_wsgi_application()
 
+from apaygate.db_pool import db_pool_metrics_start  # noqa: E402
+from apaygate.pools import (  # noqa: E402
+    CLIENT_GONE,
+    GENERAL_POOL,
+    PROVIDER_POOL,
+    Shed,
+    shed_answer,
+    web_pools,
+)
 from payments.shopper.fast_lane import PATH as FAST_LANE_PATH  # noqa: E402
 from payments.shopper.fast_lane import pay_fast  # noqa: E402
 
@@ -43,18 +55,12 @@ from payments.shopper.fast_lane import pay_fast  # noqa: E402
 PROVIDER_BOUND_PATHS = frozenset({"/api/v1/init-payment"})
 MAX_BODY_BYTES = 8 * 1024 * 1024
 
-pools = {
-    "provider": ThreadPoolExecutor(
-        int(os.environ.get("WEB_PROVIDER_THREADS", "32")), thread_name_prefix="provider"
-    ),
-    "general": ThreadPoolExecutor(
-        int(os.environ.get("WEB_THREADS", "8")), thread_name_prefix="general"
-    ),
-}
+pools = web_pools()
+db_pool_metrics_start()
 
 
 def pool_for(path: str) -> str:
-    return "provider" if path in PROVIDER_BOUND_PATHS else "general"
+    return PROVIDER_POOL if path in PROVIDER_BOUND_PATHS else GENERAL_POOL
 
 
 def wsgi_environ(scope: dict, body: bytes) -> dict:
@@ -134,9 +140,13 @@ async def application(scope, receive, send):
         await send({"type": "http.response.start", "status": 413, "headers": []})
         await send({"type": "http.response.body", "body": b""})
         return
-    loop = asyncio.get_running_loop()
-    status, headers, content = await loop.run_in_executor(
-        pools[pool_for(scope["path"])], run_django, wsgi_environ(scope, body)
+    answer = await pools[pool_for(scope["path"])].run(
+        partial(run_django, wsgi_environ(scope, body)), receive=receive
     )
+    if isinstance(answer, Shed):
+        if answer.reason == CLIENT_GONE:
+            return  # nobody to answer; the request was not run
+        answer = shed_answer(scope["path"])
+    status, headers, content = answer
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": content})

@@ -53,6 +53,8 @@ def _serve_worker_metrics(**_: object) -> None:
     """Serve the worker's own metrics on WORKER_METRICS_PORT (deliveries counted in tasks)."""
     # Imported when the worker is ready, not at module import: this module is loaded before
     # Django's apps are, and the metrics module reads models.
+    from apaygate.db_pool import db_pool_metrics_start
     from apaygate.metrics import metrics_start_worker_server
 
     metrics_start_worker_server()
+    db_pool_metrics_start()

@@ -8,7 +8,9 @@ accelerators (the KV falls back to the database, due postbacks are claimed from 
 so taking every instance out of the load balancer while Redis is away would turn a slower
 gateway into no gateway. They are reported as `degraded` instead.
 
-`/readyz` also carries an `export` section (BigQuery backlog and lag): detail for operators,
+`/readyz` also shows this process's PostgreSQL pool (`database_pool`: connections open, in
+use, idle, the maximum, requests waiting and timed out; absent without a pool) and an
+`export` section (BigQuery backlog and lag): detail for operators,
 never a 503 (BigQuery being down delays analytics, it does not stop payments).
 """
 
@@ -25,6 +27,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
 from apaygate.celery import app
+from apaygate.db_pool import db_pool_use
 from providers.breaker import breakers_snapshot
 from reporting.export.status import export_status
 
@@ -111,6 +114,9 @@ def readyz(request):
     degraded = not all(c["ok"] for c in checks.values())
     status = "unavailable" if not ready else "degraded" if degraded else "ok"
     body = {"status": status, "checks": checks}
+    pool = db_pool_use()
+    if pool is not None:
+        body["database_pool"] = pool
     if checks["database"]["ok"]:
         body["export"] = export_detail()
     return JsonResponse(body, status=200 if ready else 503)

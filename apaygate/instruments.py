@@ -101,3 +101,29 @@ UNVERIFIED_POSTBACKS = Counter(
     "Provider postbacks refused because their signature or content could not be verified.",
     ["provider"],
 )
+WEB_SHED = Counter(
+    "apaygate_web_shed_total",
+    "Requests a web thread pool did not run, by pool and reason: queue_full and queue_timeout"
+    " (answered 503 with Retry-After), client_gone (the client left while it waited).",
+    ["pool", "reason"],
+)
+DB_POOL_CONNECTIONS = Gauge(
+    "apaygate_db_pool_connections",
+    "PostgreSQL connections open in the processes' pools, by state (in_use, idle).",
+    ["state"],
+    multiprocess_mode="livesum",
+)
+DB_POOL_MAX = Gauge(
+    "apaygate_db_pool_max_connections",
+    "The most PostgreSQL connections the processes' pools may open (DATABASE_POOL_MAX_SIZE each).",
+    multiprocess_mode="livesum",
+)
+DB_POOL_WAITING = Gauge(
+    "apaygate_db_pool_waiting",
+    "Requests waiting for a pooled PostgreSQL connection right now.",
+    multiprocess_mode="livesum",
+)
+DB_POOL_TIMEOUTS = Counter(
+    "apaygate_db_pool_timeouts_total",
+    "Connection requests that failed in the pool: waited past DATABASE_POOL_TIMEOUT (503).",
+)

@@ -41,8 +41,13 @@ from prometheus_client import (
     start_http_server,
 )
 
+from apaygate.db_pool import db_pool_metrics_refresh
 from apaygate.instruments import (  # noqa: F401  (re-exported: one place to import from)
     BEAT_HEARTBEAT,
+    DB_POOL_CONNECTIONS,
+    DB_POOL_MAX,
+    DB_POOL_TIMEOUTS,
+    DB_POOL_WAITING,
     DELIVERIES,
     DELIVERY_BACKLOG,
     DELIVERY_OLDEST_DUE_AGE,
@@ -54,6 +59,7 @@ from apaygate.instruments import (  # noqa: F401  (re-exported: one place to imp
     PROVIDER_REQUEST_DURATION,
     QUEUE_DEPTH,
     UNVERIFIED_POSTBACKS,
+    WEB_SHED,
 )
 
 logger = logging.getLogger(__name__)
@@ -128,6 +134,7 @@ def metrics_refresh_gauges() -> None:
         _refresh_export_gauges,
         _refresh_queue_depth,
         _refresh_beat_heartbeat,
+        db_pool_metrics_refresh,  # this process's pool (the others refresh their own)
     ):
         try:
             refresh()

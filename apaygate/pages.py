@@ -41,7 +41,8 @@ def _api_error(*, code: str, message: str, status: int) -> JsonResponse:
     return JsonResponse(error_body(code=code, message=message), status=status)
 
 
-def _area(path: str) -> str:
+def error_area(path: str) -> str:
+    """Which chrome an error page for `path` wears: shopper, portal, docs or site."""
     for prefix, area in (
         ("/integration/", "shopper"),
         ("/sandbox/", "shopper"),
@@ -55,9 +56,12 @@ def _area(path: str) -> str:
 
 
 def _error_context(path: str) -> dict[str, str]:
+    return _area_context(error_area(path))
+
+
+def _area_context(area: str) -> dict[str, str]:
     # Shoppers get the shopper chrome (no links into the gateway); portal and docs
     # visitors the site chrome, whose header leads back to the docs and the portal.
-    area = _area(path)
     layout = "shopper/layout.html" if area == "shopper" else "base.html"
     return {"area": area, "layout": layout}
 
@@ -96,6 +100,11 @@ def service_unavailable(request: HttpRequest, exc: BaseException | None) -> Http
     response = HttpResponse(html, status=503)
     response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
     return response
+
+
+def unavailable_page(area: str) -> str:
+    """The branded 503 page of an area, without a request (the web's load shedding sends it)."""
+    return loader.get_template("errors/503.html").render(_area_context(area))
 
 
 @require_GET

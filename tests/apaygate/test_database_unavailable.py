@@ -32,9 +32,11 @@ def database_down():
     """Refuse every new database connection until the test ends."""
     saved = dict(connection.settings_dict)
     connection.close()
+    connection.close_pool()  # a pool made with the good address would keep serving
     connection.settings_dict.update(HOST="127.0.0.1", PORT=str(_closed_loopback_port()))
     yield
     connection.close()
+    connection.close_pool()
     connection.settings_dict.clear()
     connection.settings_dict.update(saved)
 

@@ -122,6 +122,7 @@ def test_shoppers_are_answered_while_every_provider_thread_waits_on_a_hanging_pr
         {
             "WEB_PROVIDER_THREADS": "2",
             "WEB_THREADS": "2",  # were the pools shared, 4 waiting calls would take both
+            "WEB_PROVIDER_QUEUE_BUDGET": "60",  # the 2 queued calls wait (no shedding here)
             "BANSKY_API_URL": f"http://127.0.0.1:{hanging.getsockname()[1]}",
             "PROVIDER_READ_TIMEOUT": "30",
         },

@@ -69,7 +69,8 @@ def test_alert_rules_only_use_defined_metrics():
 
     assert _referenced_metric_names(text) - defined == set()
     for alert in ("ProviderErrorRate", "DeliveryBacklog", "DeliveryOldestDue", "ExportLag",
-                  "BeatHeartbeat", "BreakerOpen"):  # fmt: skip
+                  "BeatHeartbeat", "BreakerOpen", "LoadShedding",
+                  "DatabasePoolExhausted"):  # fmt: skip
         assert re.search(rf"alert: Apaygate\w*{alert}", text), alert
 
 
