@@ -34,7 +34,9 @@ def scripts(stack: Stack, seconds: float) -> dict[str, tuple[str, int]]:
         return wrk.lua_paths(paths, think_ms=paced(200, 4)), 4
 
     def intake():
-        return stack.postback_script(int(1200 * seconds), with_merchant_postback=False), 32
+        # Enough distinct postbacks for the raw app's rate; the gateway's repeats would be
+        # duplicates (another path), so it gets as many as it can apply.
+        return stack.postback_script(int(700 * seconds), with_merchant_postback=False), 32
 
     return {"init": lambda: (stack.init_script(), 64), "intake": intake, "miss": miss}
 
