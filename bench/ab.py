@@ -1,13 +1,13 @@
 """Before and after in the same run: the gateway's CPU per request on its hot paths, two trees.
 
-Run: `.venv/bin/python bench/ab.py BASE_DIR [seconds]` where BASE_DIR holds another tree of
-the gateway (e.g. `git archive <commit> | tar -x -C /tmp/base`); the current tree's `.venv`
-runs both. It starts both gateways side by side (the production web command, same worker
-count, same database, Redis and stubs: bench/processes.py) and the raw baseline app
-(bench/raw.py), then drives each hot path on each in turn, twice, alternating, and prints
-CPU milliseconds per request (and rps) for base, current and raw. On a shared machine
-absolute figures swing with the neighbours; the ratio between trees in the same run is
-the figure to quote.
+Run: `.venv/bin/python bench/ab.py BASE_DIR [seconds] [init,intake,miss]` where BASE_DIR
+holds another tree of the gateway (e.g. `git archive <commit> | tar -x -C /tmp/base`); the
+current tree's `.venv` runs both. It starts both gateways side by side (the production web
+command, same worker count, same database, Redis and stubs: bench/processes.py) and the
+raw baseline app (bench/raw.py), then drives each hot path on each in turn, twice,
+alternating, and prints CPU milliseconds per request (and rps) for base, current and raw.
+On a shared machine absolute figures swing with the neighbours; the ratio between trees in
+the same run is the figure to quote.
 """
 
 from __future__ import annotations
@@ -54,6 +54,8 @@ def main() -> None:
         stack.start_web()
         stack._web("base", "apaygate.asgi:application", port, "/integration/pay?id=x", base_dir)
         makers = scripts(stack, seconds)
+        if len(sys.argv) > 3:
+            makers = {path: makers[path] for path in sys.argv[3].split(",")}
         for path, make in makers.items():
             for server in ("base", "current", "raw"):  # warm-up
                 script, connections = make()

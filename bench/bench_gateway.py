@@ -338,7 +338,7 @@ def web_rows(stack: Stack) -> dict[str, dict]:
         "init-payment, 64 in flight, provider 200 ms",
         init,
         baseline=bound,
-        base_name=f"Little's law 64/0.2 s; raw init {raw_init['rps']:.0f} rps",
+        base_name="Little's law 64/0.2 s",
         target=(">=", 0.90),
         overhead_p99_ms=overhead_p99,
         cpu_ms_per_request=init["cpu_ms_per_request"],
