@@ -10,9 +10,8 @@ a thread that shoppers or providers need. Figures: bench/ and ARCHITECTURE.md.
 Environment: PORT (8000), WEB_CONCURRENCY (worker processes; default: one per core),
 WEB_THREADS (general pool per process, 8), WEB_PROVIDER_THREADS (provider-bound pool per
 process, 32), WEB_TIMEOUT (seconds a worker may stay silent before it is restarted),
-WEB_BIND. Each pool thread keeps one PostgreSQL connection (CONN_MAX_AGE): plan
-max_connections for WEB_CONCURRENCY x (WEB_THREADS + WEB_PROVIDER_THREADS) plus the
-Celery worker's threads.
+WEB_BIND. PostgreSQL connections come from a pool of at most DATABASE_POOL_MAX_SIZE per
+worker process (apaygate/db_pool.py; the max_connections budget is in deploy/README.md).
 """
 
 from __future__ import annotations
@@ -37,3 +36,14 @@ def child_exit(server, worker):
         from prometheus_client import multiprocess  # only with multiprocess metrics on
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker):
+    """Keep this worker's database-pool gauges current.
+
+    Started here, in a serving process, rather than when apaygate.asgi is imported: an
+    import (a test collecting the module, a management command) must not open a pool.
+    """
+    from apaygate.db_pool import db_pool_metrics_start
+
+    db_pool_metrics_start()

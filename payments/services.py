@@ -201,6 +201,9 @@ def _wait_until_settled(payment: Payment) -> Payment:
             payment_close_interrupted(payment=payment)
             payment.refresh_from_db()
             break
+        # Hold no pooled connection while waiting: the first request needs one to record
+        # its invoice, and twenty waiting duplicates must not starve it.
+        connection_release()
         time.sleep(IN_FLIGHT_POLL_SECONDS)
         payment.refresh_from_db()
     if payment.status == PaymentStatus.CREATED:
