@@ -1,6 +1,6 @@
 """Profile the gateway's web processes under one hot path's load (py-spy), as the bench runs it.
 
-Run: `.venv/bin/python bench/profile.py init|intake|miss|sandbox [seconds]` (PostgreSQL and
+Run: `.venv/bin/python bench/profile.py init|intake|miss [seconds]` (PostgreSQL and
 Redis up; the environment of bench/bench_gateway.py; py-spy in the venv:
 `uv pip install py-spy`). It starts the gateway and stubs as `make bench` does, drives the
 path with wrk while `py-spy record --gil` samples every web worker (only the thread holding
@@ -64,10 +64,8 @@ def prepared_load(stack: Stack, path: str, seconds: float):
     elif path == "miss":
         script = wrk.lua_paths(stack.pay_paths(stack.payments(int(400 * seconds), in_kv=False)))
         connections = 8
-    elif path == "sandbox":
-        script, connections = stack.sandbox_pay_script(int(400 * seconds)), 8
     else:
-        raise SystemExit(f"unknown path {path!r}: init, intake, miss or sandbox")
+        raise SystemExit(f"unknown path {path!r}: init, intake or miss")
     return lambda: wrk.run(gw, script, connections=connections, seconds=seconds)
 
 

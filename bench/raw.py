@@ -59,9 +59,9 @@ INSERT INTO payments_payment (public_id, merchant_id, token_id, is_test, provide
   amount, currency, payment_type, provider_amount, provider_currency, exchange_rate,
   success_url, error_url, postback_url, provider_reference, provider_url,
   provider_error_code, provider_error_message, status, paid_amount, paid_currency,
-  needs_review, review_reason, created_at, updated_at, finalized_at)
+  needs_review, review_reason, created_at, updated_at, finalized_at, attempt, retry_of_id)
 VALUES (%s, %s, %s, false, 'bansky', %s, NULL, %s, %s, %s, %s, %s, 'fiat', NULL, '', NULL,
-  %s, %s, %s, '', '', '', '', 'created', NULL, '', false, '', %s, %s, NULL)
+  %s, %s, %s, '', '', '', '', 'created', NULL, '', false, '', %s, %s, NULL, 1, NULL)
 RETURNING id"""
 INSERT_EVENT = """
 INSERT INTO payments_paymentevent (id, payment_id, merchant_id, type, status, provider,

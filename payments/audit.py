@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from payments import sql
 from payments.models import AuditEntry, Merchant, Payment, PaymentEvent
 
 
@@ -33,7 +34,8 @@ def event_build(
 
 def events_record(events: list[PaymentEvent]) -> list[PaymentEvent]:
     """Append events built with `event_build`, in their order, in one INSERT."""
-    return PaymentEvent.objects.bulk_create(events)
+    sql.insert(events)  # one INSERT written once (payments/sql.py), not compiled per call
+    return events
 
 
 def event_record(
@@ -49,7 +51,7 @@ def event_record(
     log is exported to BigQuery as it is.
     """
     event = event_build(type=type, payment=payment, merchant=merchant, payload=payload)
-    event.save(force_insert=True)
+    sql.insert([event])
     return event
 
 

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apaygate.db_pool import connection_release
+from payments import sql
 from payments.audit import event_record
 from payments.currencies import TELE_USD
 from payments.errors import ApiError
@@ -131,7 +132,7 @@ def payment_init(
     fingerprint = request_fingerprint({**data, "is_test": is_test})
     try:
         with transaction.atomic():
-            payment = Payment.objects.create(
+            payment = Payment(
                 public_id=payment_id_generate(),
                 merchant=merchant,
                 token=token,
@@ -154,6 +155,7 @@ def payment_init(
                 error_url=data["errorUrl"],
                 postback_url=data.get("postbackUrl", ""),
             )
+            sql.insert([payment])  # written once (payments/sql.py), not compiled per call
             event_record(
                 type=EventType.PAYMENT_CREATED,
                 payment=payment,

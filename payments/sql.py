@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cache
+from typing import Any
 
 from django.db import connection
 from django.db.models import Model
@@ -57,3 +58,62 @@ def instance_from_row(model: type[Model], values: Sequence) -> Model:
         for convert in found:
             converted[i] = convert(converted[i], col, connection)
     return model.from_db(connection.alias, names, converted)
+
+
+@cache
+def _insert_shape(model: type[Model], vendor: str) -> tuple[list, str, str, Any]:
+    """The INSERT's fields, its head (`INSERT INTO t (cols) VALUES`), one row's
+    placeholders, and the auto primary key to return (None when the model sets its own)."""
+    del vendor
+    meta = model._meta
+    auto = meta.pk if meta.pk.db_returning else None
+    fields = [f for f in meta.concrete_fields if f is not auto]
+    quote = connection.ops.quote_name
+    head = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
+    return fields, head, "(" + ", ".join(["%s"] * len(fields)) + ")", auto
+
+
+def insert(objects: Sequence[Model]) -> None:
+    """INSERT `objects` (one model) in one statement, as `save(force_insert=True)` would:
+    `auto_now_add`/`auto_now` stamped, auto primary keys read back (RETURNING). For models
+    without save() overrides or signal receivers (the payment and its events)."""
+    if not objects:
+        return
+    model = type(objects[0])
+    fields, head, row, auto = _insert_shape(model, connection.vendor)
+    params: list = []
+    for obj in objects:
+        params += [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    statement = f"{head} VALUES {', '.join([row] * len(objects))}"
+    if auto is not None:
+        returning, _ = connection.ops.return_insert_columns([auto])
+        statement += f" {returning}"
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        if auto is not None:
+            for obj, (pk,) in zip(objects, cursor.fetchall(), strict=True):
+                setattr(obj, auto.attname, pk)
+    for obj in objects:
+        obj._state.adding, obj._state.db = False, connection.alias
+
+
+def update_where(model: type[Model], *, where: dict[str, Any], values: dict[str, Any]) -> int:
+    """`UPDATE t SET values WHERE where` (equality on each column); return the rows changed.
+
+    The conditional UPDATE of a state change, as `filter(**where).update(**values)` with
+    plain values (no expressions)."""
+    meta = model._meta
+    quote = connection.ops.quote_name
+    set_fields = [meta.get_field(name) for name in values]
+    where_fields = [meta.get_field(name) for name in where]
+    statement = (
+        f"UPDATE {quote(meta.db_table)} SET "  # noqa: S608 (identifiers from the model)
+        + ", ".join(f"{quote(f.column)} = %s" for f in set_fields)
+        + " WHERE "
+        + " AND ".join(f"{quote(f.column)} = %s" for f in where_fields)
+    )
+    params = [f.get_db_prep_save(values[f.name], connection) for f in set_fields]
+    params += [f.get_db_prep_value(where[f.name], connection) for f in where_fields]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.rowcount

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from payments import sql
 from payments.kv import kv_forget
 from payments.models import EventType, Payment, PaymentStatus
 
@@ -88,7 +89,13 @@ def payment_transition(*, payment: Payment, target: str, also_save: Iterable[str
     if target in FINAL_STATUSES:
         payment.finalized_at = now
         fields.append("finalized_at")
-    payment.save(update_fields=fields)
+    payment.updated_at = now
+    # One UPDATE written once (payments/sql.py): the ORM's save() compiled it per call.
+    changed = sql.update_where(
+        Payment, where={"id": payment.pk}, values={name: getattr(payment, name) for name in fields}
+    )
+    if not changed:  # as save(update_fields=...) does for a row that is gone
+        raise DatabaseError("Save with update_fields did not affect any rows.")
     _forget_after_commit(payment.public_id, previous=current)
     return payment
 
@@ -105,8 +112,10 @@ def payment_transition_unlocked(
     if not transition_allowed(current=current, target=target):
         raise IllegalTransition(current, target)
     now = timezone.now()
-    moved = Payment.objects.filter(pk=payment.pk, status=current).update(
-        status=target, updated_at=now, **fields
+    moved = sql.update_where(
+        Payment,
+        where={"id": payment.pk, "status": current},
+        values={"status": target, "updated_at": now, **fields},
     )
     if moved:
         payment.status, payment.updated_at = target, now
