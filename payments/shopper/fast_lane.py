@@ -157,16 +157,10 @@ async def pay_fast(scope: dict, send) -> bool:
     public_id = _public_id(scope)
     if public_id is None or not _host_allowed(scope):
         return False
-carries the headers Django's middleware and `never_cache` would have added, HSTS included
-on a secure request. Anything else (a miss, a closed payment, a full event stream, Redis
-away or slow, a malformed id, plain http while SECURE_SSL_REDIRECT is on:
-SecurityMiddleware's 301) returns False and Django handles it as before, the view with its
-database fallback. The Redis call goes through the KV's breaker (`kv_run_async`): after a
-failure the lane steps aside at once for `KV_BREAKER_RESET` seconds instead of each
-redirect waiting out a timeout. Measured in bench/: the full Django stack costs several
-times the KV read itself, and this is the one route shoppers hit in bulk; within the fast
-lane, most of the time is the Redis client's per-command cost, so a GET then an XADD (two
-round trips) ran at half the raw one-GET app's rate.
+    secure = _secure(scope)
+    if settings.SECURE_SSL_REDIRECT and not secure:
+        return False  # SecurityMiddleware's 301 to https, before anything is read or written
+    args = [EventType.SHOPPER_REDIRECTED, event_time(), settings.SHOPPER_EVENTS_MAX]
     try:
         location = await kv_run_async(
             lambda client: _redirect_script(client)(
