@@ -12,8 +12,8 @@ import asyncio
 
 import pytest
 
-from payments.kv import kv_store
-from payments.shopper.event_buffer import async_redis, shopper_events_drain
+from payments.kv import kv_async_client, kv_store
+from payments.shopper.event_buffer import shopper_events_drain
 from payments.shopper.fast_lane import pay_fast
 from tests.factories import PaymentFactory
 
@@ -55,7 +55,9 @@ def _fast_lane(public_id: str, *, scheme: str, forwarded_proto: str | None):
         try:
             return await pay_fast(scope, send)
         finally:
-            await async_redis().aclose()
+            client = kv_async_client()
+            if client is not None:
+                await client.aclose()
 
     return asyncio.run(run()), sent
 
