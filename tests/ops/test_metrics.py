@@ -160,12 +160,11 @@ def _payment():
 
 
 def test_a_worker_serves_its_own_metrics_when_given_a_port(settings):
-    import socket
     import urllib.request
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    from tests.support.gateway import free_port
+
+    port = free_port()
     settings.WORKER_METRICS_PORT = port
     settings.WORKER_METRICS_ADDR = "127.0.0.1"
     metrics.DELIVERIES.labels(outcome="succeeded").inc()

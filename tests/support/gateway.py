@@ -25,6 +25,8 @@ from pathlib import Path
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from tests.support.processes import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = str(Path(sys.executable).with_name("celery"))
 STARTUP_TIMEOUT = 40.0
@@ -128,12 +130,6 @@ def hang_until_released(receiver: Receiver, *, limit: float = 60.0):
         return (200, {}, b"late")
 
     return step
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --- real Celery processes --------------------------------------------------------------

@@ -8,7 +8,6 @@ tables again, as after a real outage.
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,8 @@ from pathlib import Path
 
 import pytest
 from django.test import override_settings
+
+from tests.support.gateway import free_port
 
 PROJECT = "apaygate-test"
 START_TIMEOUT = 60.0
@@ -37,19 +38,13 @@ def _install_spatial_extension() -> None:
         connection.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Emulator:
     """A bqemulator subprocess that tests can stop and start again on the same port."""
 
     def __init__(self, *, data_dir: Path, log_path: Path, port: int | None = None) -> None:
         self.data_dir = data_dir
         self.log_path = log_path
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
 
