@@ -29,13 +29,10 @@ from django.utils import timezone
 
 from payments.delivery.wire import delivery_payload, webhook_id_generate
 from payments.models import DeliveryStatus, Merchant, Payment, PostbackDelivery
+from payments.task_names import DELIVER_POSTBACK, DELIVER_POSTBACKS
 
 logger = logging.getLogger(__name__)
 
-# Stable task names (payments/delivery/tasks.py registers them under these).
-DELIVER_POSTBACK_TASK = "delivery.deliver_postback"
-DELIVER_POSTBACKS_TASK = "delivery.deliver_postbacks"
-DISPATCH_DUE_TASK = "delivery.dispatch_due"
 # The dispatcher queues due rows this many to a message: one broker hop per batch.
 DISPATCH_BATCH = 100
 
@@ -118,7 +115,7 @@ def delivery_queue(*, delivery_id: int) -> bool:
     PostgreSQL, not the broker, is what guarantees the postback is sent.
     """
     try:
-        current_app.send_task(DELIVER_POSTBACK_TASK, args=(delivery_id,), retry=False)
+        current_app.send_task(DELIVER_POSTBACK, args=(delivery_id,), retry=False)
     except Exception as exc:  # the broker is down: the outbox row is still there
         logger.warning(
             "postback %s not queued (%s); the dispatcher will", delivery_id, type(exc).__name__
@@ -153,7 +150,7 @@ def deliveries_dispatch_due() -> int:
     for start in range(0, len(ids), DISPATCH_BATCH):
         batch = ids[start : start + DISPATCH_BATCH]
         try:
-            current_app.send_task(DELIVER_POSTBACKS_TASK, args=(batch,), retry=False)
+            current_app.send_task(DELIVER_POSTBACKS, args=(batch,), retry=False)
         except Exception as exc:  # the broker is down: the outbox rows are still there
             logger.warning("postbacks not queued (%s); retrying later", type(exc).__name__)
             PostbackDelivery.objects.filter(pk__in=ids[start:]).update(claimed_until=None)

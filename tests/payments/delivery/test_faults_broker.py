@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from payments.delivery.outbox import DELIVER_POSTBACK_TASK
 from payments.intake.services import postback_receive
 from payments.models import DeliveryStatus, PostbackDelivery
+from payments.task_names import DELIVER_POSTBACK
 from tests.factories import MerchantFactory, PaymentFactory
 from tests.payments.delivery.test_worker import wait_for_delivery
 from tests.payments.intake.test_postbacks import sandbox_raw
@@ -58,7 +58,7 @@ def test_worker_survives_redis_killed_with_a_task_in_flight(
             delivery = PostbackDelivery.objects.get(payment=second)
             from apaygate.celery import app
 
-            app.send_task(DELIVER_POSTBACK_TASK, args=(delivery.pk,))
+            app.send_task(DELIVER_POSTBACK, args=(delivery.pk,))
             delivered = wait_for_delivery(second, timeout=40, stack=stack)
             assert delivered.status == DeliveryStatus.SUCCEEDED
             assert worker.proc.poll() is None
