@@ -329,7 +329,12 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="APayGate <no-reply@a
 # JSON lines in production, readable lines in development; secrets masked in both
 # (apaygate/logging_config.py).
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
-LOGGING = build_logging(json=LOG_FORMAT == "json", level=env.str("LOG_LEVEL", default="INFO"))
+LOGGING = build_logging(
+    json=LOG_FORMAT == "json",
+    level=env.str("LOG_LEVEL", default="INFO"),
+    # Per-logger levels, "logger=LEVEL,...": `make run` quiets Celery's per-task lines.
+    loggers=env.dict("LOG_LEVELS", default={}),
+)
 
 # Prometheus: GET /metrics answers only a scraper sending this bearer token; unset: 404.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
