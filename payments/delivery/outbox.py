@@ -4,10 +4,11 @@ Nothing is lost: a `PostbackDelivery` row is written in the same transaction as 
 change (an outbox), and its schedule lives in the database (`next_attempt_at`), never in a
 Celery countdown. Two paths lead to an attempt, and either alone is enough:
 - right after commit the row is queued to a worker (fast path);
-- `deliveries_claim_due()` claims due rows with `SELECT … FOR UPDATE SKIP LOCKED` (safety
-  net: a lost message, Redis down, a worker killed mid-attempt). Each worker's poller
-  (payments/delivery/poller.py) calls it every second and attempts the rows itself, with
-  no broker involved; beat's dispatcher calls it every couple of seconds and queues them.
+- due rows are claimed with `SELECT … FOR UPDATE SKIP LOCKED` (safety net: a lost message,
+  Redis down, a worker killed mid-attempt). Each worker's relay (payments/delivery/poller.py)
+  claims them every second with `deliveries_claim_attempts` (payments/delivery/attempts.py)
+  and attempts them itself, with no broker involved; beat's dispatcher claims them every
+  couple of seconds with `deliveries_claim_due()` here and queues them.
 
 An attempt claims its row under a lock and moves `next_attempt_at` forward by a lease
 before any network I/O; a second task for the same row then finds it not due and does

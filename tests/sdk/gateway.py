@@ -1,7 +1,7 @@
 """A live gateway for the SDK suites: pytest-django's live_server, a real Celery worker and
 beat on the suite's Redis, a sandbox merchant and its test token.
 
-Kept apart from tests/payments/conftest.py on purpose: only the management commands
+Kept apart from tests/support/gateway.py on purpose: only the management commands
 (the CLI contract in DESIGN.md) and settings are used, so moving the gateway's modules
 around does not break the SDK tests.
 """

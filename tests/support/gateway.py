@@ -284,7 +284,7 @@ WORKER_SETTINGS = {
 
 @pytest.fixture
 def worker_settings(settings):
-    """Make the test process agree with the worker (tests/payments/worker_settings.py)."""
+    """Make the test process agree with the worker (tests/payments/delivery/worker_settings.py)."""
     for name, value in WORKER_SETTINGS.items():
         setattr(settings, name, value)
     return settings
