@@ -83,9 +83,7 @@ def test_make_run_lets_the_environment_override_dotenv(tmp_path):
     # when make run's script starts with POSTBACK_ALLOW_PRIVATE=false in its environment
     # (the test database, already migrated, instead of a new SQLite file)
     env = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}
-    env.update(
-        POSTBACK_ALLOW_PRIVATE="false", DATABASE_URL=_database_url(), LOG_LEVELS="", PORT=""
-    )
+    env.update(POSTBACK_ALLOW_PRIVATE="false", DATABASE_URL=_database_url(), LOG_LEVELS="", PORT="")
     run = Process(["bash", "scripts/run.sh"], env=env, log_path=tmp_path / "run.log", cwd=checkout)
     with run.start():
         up = wait_until(lambda: port_open(port), timeout=START_TIMEOUT, failure=run.exited)
