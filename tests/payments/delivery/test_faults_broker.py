@@ -19,11 +19,11 @@ from tests.payments.delivery.test_worker import wait_for_delivery
 from tests.payments.intake.test_postbacks import sandbox_raw
 from tests.support.gateway import (
     CELERY,
-    CeleryProcess,
     CeleryStack,
     celery_broker,
     hang_until_released,
 )
+from tests.support.processes import Process
 
 pytestmark = [pytest.mark.fault, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -123,9 +123,9 @@ def test_a_worker_started_while_redis_is_down_still_delivers(
             # when a worker starts (it cannot reach its broker, so it never says "ready.")
             args = [CELERY, "-A", "apaygate.celery:app", "worker", "--pool", "threads"]
             args += ["--concurrency", "2", "--loglevel", "INFO", "--without-gossip"]
-            proc = CeleryProcess(args, stack._env(), tmp_path / "worker.log")
+            proc = Process(args, env=stack._env(), log_path=tmp_path / "worker.log")
             stack.processes.append(proc)
-            proc.start(ready_marker="postback poller")
+            proc.start(ready="postback poller")
 
             # then its poller delivers every postback from PostgreSQL, with no broker at all
             for payment in payments:
