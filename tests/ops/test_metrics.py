@@ -143,8 +143,9 @@ def test_metrics_add_up_across_processes_in_multiprocess_mode(tmp_path):
         from apaygate.metrics import metrics_registry
         print(generate_latest(metrics_registry()).decode())
     """)
-    for _ in range(2):
-        subprocess.run([sys.executable, "-c", bump], env=env, check=True)
+    # side by side, as gunicorn's workers run (and one process's start-up time instead of two)
+    bumps = [subprocess.Popen([sys.executable, "-c", bump], env=env) for _ in range(2)]
+    assert [process.wait(timeout=120) for process in bumps] == [0, 0]
     out = subprocess.run(
         [sys.executable, "-c", expose], env=env, check=True, capture_output=True, text=True
     ).stdout
