@@ -94,8 +94,14 @@ class MaskingFilter(logging.Filter):
         return True
 
 
-def build_logging(*, json: bool, level: str = "INFO") -> dict[str, Any]:
-    """Return the LOGGING dict: JSON lines when `json`, else one readable line per record."""
+def build_logging(
+    *, json: bool, level: str = "INFO", loggers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Return the LOGGING dict: JSON lines when `json`, else one readable line per record.
+
+    `loggers` sets the level of named loggers (`{"celery.beat": "WARNING"}`), for example to
+    keep a periodic task's "received / succeeded" lines off a developer's console.
+    """
     formatter = "json" if json else "plain"
     return {
         "version": 1,
@@ -126,5 +132,6 @@ def build_logging(*, json: bool, level: str = "INFO") -> dict[str, Any]:
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
             "django.db.backends": {"level": "WARNING"},
+            **{name: {"level": value.upper()} for name, value in (loggers or {}).items()},
         },
     }

@@ -16,6 +16,8 @@ from csp.constants import NONCE, NONE, SELF
 
 from apaygate import openapi_settings
 from apaygate.logging_config import build_logging
+from payments import task_names
+from reporting import task_names as reporting_task_names
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RUN_DIR = BASE_DIR / ".run"
@@ -187,36 +189,37 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_POOL = env.str("CELERY_WORKER_POOL", default="threads")
 CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=16)
+# Task names are constants imported by the tasks and their senders too (no name typed twice).
 CELERY_BEAT_SCHEDULE = {
     # Claims due merchant postbacks (outbox rows) and hands each attempt to a worker.
     "dispatch-due-postbacks": {
-        "task": "delivery.dispatch_due",
+        "task": task_names.DISPATCH_DUE_POSTBACKS,
         "schedule": env.float("POSTBACK_DISPATCH_INTERVAL", default=2.0),
     },
     # Copies buffered shopper events (a Redis stream) into the event log.
     "drain-shopper-events": {
-        "task": "shopper.drain_events",
+        "task": task_names.DRAIN_SHOPPER_EVENTS,
         "schedule": env.float("SHOPPER_EVENTS_DRAIN_INTERVAL", default=1.0),
         "options": {"expires": 10},
     },
     # Closes payments left `created` by an init request that died (payments/reconcile.py).
     "reconcile-created-payments": {
-        "task": "payments.reconcile_created",
+        "task": task_names.RECONCILE_CREATED_PAYMENTS,
         "schedule": env.float("INIT_RECONCILE_INTERVAL", default=15.0),
         "options": {"expires": 60},
     },
     # E-mails merchants about failing and disabled postback endpoints.
     "postback-endpoint-alerts": {
-        "task": "portal.endpoint_alerts",
+        "task": reporting_task_names.ENDPOINT_ALERTS,
         "schedule": env.float("POSTBACK_ALERT_INTERVAL", default=60.0),
         "options": {"expires": 120},
     },
     "expire-stale-payments": {
-        "task": "payments.expire_stale",
+        "task": task_names.EXPIRE_STALE_PAYMENTS,
         "schedule": env.float("EXPIRY_INTERVAL", default=60.0),
     },
     "export-events-to-bigquery": {
-        "task": "reporting.export_events",
+        "task": reporting_task_names.EXPORT_EVENTS,
         "schedule": env.float("BIGQUERY_EXPORT_INTERVAL", default=10.0),
         # Ticks are not worth keeping while no worker runs: the next one does the same work.
         "options": {"expires": 60},
@@ -387,7 +390,12 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="APayGate <no-reply@a
 # JSON lines in production, readable lines in development; secrets masked in both
 # (apaygate/logging_config.py).
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
-LOGGING = build_logging(json=LOG_FORMAT == "json", level=env.str("LOG_LEVEL", default="INFO"))
+LOGGING = build_logging(
+    json=LOG_FORMAT == "json",
+    level=env.str("LOG_LEVEL", default="INFO"),
+    # Per-logger levels, "logger=LEVEL,...": `make run` quiets Celery's per-task lines.
+    loggers=env.dict("LOG_LEVELS", default={}),
+)
 
 # Prometheus: GET /metrics answers only a scraper sending this bearer token; unset: 404.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

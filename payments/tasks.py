@@ -1,7 +1,6 @@
 """Celery tasks of the payment itself (not of a direction of traffic): expiry, reconciling.
 
-Task names are short and stable (`payments.expire_stale`), not module paths, so moving
-code never strands a message already in the broker.
+Task names live in `payments/task_names.py`, beside beat's schedule's and the senders'.
 """
 
 from __future__ import annotations
@@ -10,9 +9,7 @@ from celery import shared_task
 
 from payments.expiry import payment_expire_stale
 from payments.reconcile import payments_reconcile_created
-
-EXPIRE_STALE_PAYMENTS = "payments.expire_stale"
-RECONCILE_CREATED_PAYMENTS = "payments.reconcile_created"
+from payments.task_names import EXPIRE_STALE_PAYMENTS, RECONCILE_CREATED_PAYMENTS
 
 
 @shared_task(name=EXPIRE_STALE_PAYMENTS, ignore_result=True)

@@ -5,8 +5,9 @@
 #   bash scripts/test-sdk.sh            install, then every TypeScript check below
 #   bash scripts/test-sdk.sh --install  install and build only (what tests/sdk/ needs)
 #
-# The suites that need a live gateway (Node and Python SDKs against the sandbox, real
-# postbacks in workerd) run under pytest: `.venv/bin/pytest tests/sdk`.
+# `make test` runs `--install` only: tests/sdk runs each check below as a test, and the
+# suites that need a live gateway (Node and Python SDKs against the sandbox, real
+# postbacks in workerd) besides: `.venv/bin/pytest tests/sdk`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,21 +16,23 @@ SDK=sdk/typescript
 EXAMPLES=(examples/sveltekit examples/cloudflare-worker)
 
 npm_install() {
-  # `npm ci` wipes node_modules; skip it while the installed tree matches the lock file.
+  # `npm ci` installs exactly the lock file and never rewrites it (it fails instead when the
+  # lock file no longer matches package.json: run `npm install` there and commit the lock).
+  # It wipes node_modules, so skip it while the installed tree matches the lock file.
   local dir=$1
   if [[ ! -f "$dir/node_modules/.package-lock.json" || "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
     echo "== npm ci in $dir"
-    # npm 11 `ci` refuses lock files whose platform-specific optional packages (rollup's,
-    # esbuild's) were pruned on another platform; `install` honours the same lock file.
-    (cd "$dir" && { npm ci --no-audit --no-fund --loglevel=error 2>/dev/null \
-      || npm install --no-audit --no-fund --loglevel=error; })
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
   fi
 }
 
-npm_install "$SDK"
+# The SDK and the examples install side by side (the examples link the SDK's folder, they
+# do not need its build to install); any failure fails the script.
+pids=()
+for dir in "$SDK" "${EXAMPLES[@]}"; do npm_install "$dir" & pids+=($!); done
+for pid in "${pids[@]}"; do wait "$pid"; done
 echo "== build $SDK"
 (cd "$SDK" && npm run --silent build)
-for dir in "${EXAMPLES[@]}"; do npm_install "$dir"; done
 [[ "${1:-}" == "--install" ]] && exit 0
 
 echo "== tsc --noEmit (strict) in $SDK"

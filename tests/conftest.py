@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -10,6 +12,19 @@ from tests.factories import MerchantFactory, make_token
 
 # Gateway fixtures shared by every area (loopback receivers, a real Celery worker, Redis).
 pytest_plugins = ["tests.support.gateway"]
+
+# The longest tests (builds, live gateways, browsers, fault injection), started first under
+# pytest-xdist so that the last minute is not one worker finishing one of them alone.
+LONG_FIRST = ("tests/sdk/", "tests/docs/test_schemathesis.py", "tests/e2e/")
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # every worker sorts alike (a stable sort)
+        items.sort(
+            key=lambda item: (
+                not (item.nodeid.startswith(LONG_FIRST) or item.get_closest_marker("fault"))
+            )
+        )
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""The API's JSON parser: exact decimals, a size limit, and strict JSON (providers/parsing)."""
+"""The API's JSON parser: exact decimals, a size limit, and strict JSON (providers/parsing.py)."""
 
 from __future__ import annotations
 

@@ -4,10 +4,11 @@ Nothing is lost: a `PostbackDelivery` row is written in the same transaction as 
 change (an outbox), and its schedule lives in the database (`next_attempt_at`), never in a
 Celery countdown. Two paths lead to an attempt, and either alone is enough:
 - right after commit the row is queued to a worker (fast path);
-- `deliveries_claim_due()` claims due rows with `SELECT … FOR UPDATE SKIP LOCKED` (safety
-  net: a lost message, Redis down, a worker killed mid-attempt). Each worker's poller
-  (payments/delivery/poller.py) calls it every second and attempts the rows itself, with
-  no broker involved; beat's dispatcher calls it every couple of seconds and queues them.
+- due rows are claimed with `SELECT … FOR UPDATE SKIP LOCKED` (safety net: a lost message,
+  Redis down, a worker killed mid-attempt). Each worker's relay (payments/delivery/poller.py)
+  claims them every second with `deliveries_claim_attempts` (payments/delivery/attempts.py)
+  and attempts them itself, with no broker involved; beat's dispatcher claims them every
+  couple of seconds with `deliveries_claim_due()` here and queues them.
 
 An attempt claims its row under a lock and moves `next_attempt_at` forward by a lease
 before any network I/O; a second task for the same row then finds it not due and does
@@ -30,13 +31,10 @@ from django.utils import timezone
 from payments.delivery.wire import delivery_payload, webhook_id_generate
 from payments.models import DeliveryStatus, Merchant, Payment, PostbackDelivery, PostbackEndpoint
 from payments.models.endpoints import endpoint_url_hash
+from payments.task_names import DELIVER_POSTBACK, DELIVER_POSTBACKS
 
 logger = logging.getLogger(__name__)
 
-# Stable task names (payments/delivery/tasks.py registers them under these).
-DELIVER_POSTBACK_TASK = "delivery.deliver_postback"
-DELIVER_POSTBACKS_TASK = "delivery.deliver_postbacks"
-DISPATCH_DUE_TASK = "delivery.dispatch_due"
 # The dispatcher queues due rows this many to a message: one broker hop per batch.
 DISPATCH_BATCH = 100
 
@@ -146,7 +144,7 @@ def delivery_queue(*, delivery_id: int) -> bool:
     PostgreSQL, not the broker, is what guarantees the postback is sent.
     """
     try:
-        current_app.send_task(DELIVER_POSTBACK_TASK, args=(delivery_id,), retry=False)
+        current_app.send_task(DELIVER_POSTBACK, args=(delivery_id,), retry=False)
     except Exception as exc:  # the broker is down: the outbox row is still there
         logger.warning(
             "postback %s not queued (%s); the dispatcher will", delivery_id, type(exc).__name__
@@ -181,7 +179,7 @@ def deliveries_dispatch_due() -> int:
     for start in range(0, len(ids), DISPATCH_BATCH):
         batch = ids[start : start + DISPATCH_BATCH]
         try:
-            current_app.send_task(DELIVER_POSTBACKS_TASK, args=(batch,), retry=False)
+            current_app.send_task(DELIVER_POSTBACKS, args=(batch,), retry=False)
         except Exception as exc:  # the broker is down: the outbox rows are still there
             logger.warning("postbacks not queued (%s); retrying later", type(exc).__name__)
             PostbackDelivery.objects.filter(pk__in=ids[start:]).update(claimed_until=None)

@@ -14,13 +14,9 @@ from celery import shared_task
 from celery.signals import worker_init, worker_ready, worker_shutdown
 
 from payments.delivery.attempts import delivery_attempt
-from payments.delivery.outbox import (
-    DELIVER_POSTBACK_TASK,
-    DELIVER_POSTBACKS_TASK,
-    DISPATCH_DUE_TASK,
-    deliveries_dispatch_due,
-)
+from payments.delivery.outbox import deliveries_dispatch_due
 from payments.delivery.poller import poller_running, poller_start, poller_stop
+from payments.task_names import DELIVER_POSTBACK, DELIVER_POSTBACKS, DISPATCH_DUE_POSTBACKS
 
 
 def _deliver(delivery_ids: list[int]) -> None:
@@ -33,19 +29,19 @@ def _deliver(delivery_ids: list[int]) -> None:
             delivery_attempt(delivery_id=delivery_id)
 
 
-@shared_task(name=DELIVER_POSTBACK_TASK, ignore_result=True)
+@shared_task(name=DELIVER_POSTBACK, ignore_result=True)
 def deliver_postback(delivery_id: int) -> None:
     """Make one attempt of one merchant postback (a no-op if it is not due)."""
     _deliver([delivery_id])
 
 
-@shared_task(name=DELIVER_POSTBACKS_TASK, ignore_result=True)
+@shared_task(name=DELIVER_POSTBACKS, ignore_result=True)
 def deliver_postbacks(delivery_ids: list[int]) -> None:
     """Make one attempt of each of these postbacks (the dispatcher's batches)."""
     _deliver(delivery_ids)
 
 
-@shared_task(name=DISPATCH_DUE_TASK, ignore_result=True)
+@shared_task(name=DISPATCH_DUE_POSTBACKS, ignore_result=True)
 def dispatch_due_deliveries() -> int:
     """Queue every due postback delivery (claimed with SKIP LOCKED)."""
     return deliveries_dispatch_due()

@@ -5,8 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from payments.shopper.event_buffer import shopper_events_drain
-
-DRAIN_SHOPPER_EVENTS = "shopper.drain_events"
+from payments.task_names import DRAIN_SHOPPER_EVENTS
 
 
 @shared_task(name=DRAIN_SHOPPER_EVENTS, ignore_result=True)

@@ -7,11 +7,10 @@ from typing import Any
 from celery import shared_task
 
 from reporting.export.services import export_run
+from reporting.task_names import EXPORT_EVENTS
 
-EXPORT_EVENTS_TASK = "reporting.export_events"
 
-
-@shared_task(name=EXPORT_EVENTS_TASK, ignore_result=True)
+@shared_task(name=EXPORT_EVENTS, ignore_result=True)
 def export_events_to_bigquery() -> dict[str, Any]:
     """Send waiting events to BigQuery (beat, every BIGQUERY_EXPORT_INTERVAL seconds).
 

@@ -6,18 +6,15 @@ The clone has no `.run/` folder, no `.env` and no static files: what a new machi
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.support.gateway import ROOT, _database_url, free_port
+from tests.support.gateway import ROOT, _database_url
+from tests.support.processes import Process, free_port, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -53,37 +50,13 @@ def deploy_env(own_redis) -> dict[str, str]:
     }
 
 
-@contextlib.contextmanager
-def _running(command: str, *, cwd: Path, env: dict[str, str], log: Path):
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            ["bash", "-c", f"exec {command}"],
-            cwd=cwd,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        yield proc
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
+def _running(command: str, *, cwd: Path, env: dict[str, str], log: Path) -> Process:
+    return Process(["bash", "-c", f"exec {command}"], env=env, log_path=log, cwd=cwd).start()
 
 
-def _wait_for(check, *, proc, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if check():
-            return
-        assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
-        time.sleep(0.2)
-    raise AssertionError(f"not up in {START_TIMEOUT}s:\n{log.read_text(errors='replace')[-3000:]}")
+def _wait_for(check, *, proc: Process, log: Path) -> None:
+    up = wait_until(check, timeout=START_TIMEOUT, interval=0.2, failure=proc.exited)
+    assert up, f"not up in {START_TIMEOUT}s:\n{log.read_text(errors='replace')[-3000:]}"
 
 
 def _healthz(port: str) -> bool:

@@ -19,6 +19,7 @@ import pytest
 
 from payments.models import Payment
 from tests.hostile.conftest import assert_error_shape
+from tests.support.gateway import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -55,15 +56,9 @@ def test_a_body_with_a_content_length_is_read_as_before(api):
     assert "successUrl" in response.json()["errors"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.django_db(transaction=True)
 def test_chunked_body_through_a_real_gunicorn_is_a_411():
-    port = _free_port()
+    port = free_port()
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "apaygate.test_settings"}
     server = subprocess.Popen(

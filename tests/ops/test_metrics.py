@@ -143,8 +143,9 @@ def test_metrics_add_up_across_processes_in_multiprocess_mode(tmp_path):
         from apaygate.metrics import metrics_registry
         print(generate_latest(metrics_registry()).decode())
     """)
-    for _ in range(2):
-        subprocess.run([sys.executable, "-c", bump], env=env, check=True)
+    # side by side, as gunicorn's workers run (and one process's start-up time instead of two)
+    bumps = [subprocess.Popen([sys.executable, "-c", bump], env=env) for _ in range(2)]
+    assert [process.wait(timeout=120) for process in bumps] == [0, 0]
     out = subprocess.run(
         [sys.executable, "-c", expose], env=env, check=True, capture_output=True, text=True
     ).stdout
@@ -160,12 +161,11 @@ def _payment():
 
 
 def test_a_worker_serves_its_own_metrics_when_given_a_port(settings):
-    import socket
     import urllib.request
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    from tests.support.gateway import free_port
+
+    port = free_port()
     settings.WORKER_METRICS_PORT = port
     settings.WORKER_METRICS_ADDR = "127.0.0.1"
     metrics.DELIVERIES.labels(outcome="succeeded").inc()

@@ -1,30 +1,28 @@
 """A live gateway for the SDK suites: pytest-django's live_server, a real Celery worker and
 beat on the suite's Redis, a sandbox merchant and its test token.
 
-Kept apart from tests/payments/conftest.py on purpose: only the management commands
+Kept apart from tests/support/gateway.py on purpose: only the management commands
 (the CLI contract in DESIGN.md) and settings are used, so moving the gateway's modules
 around does not break the SDK tests.
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
-import signal
 import subprocess
 import sys
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.support.processes import STARTUP_TIMEOUT, Process
 
 ROOT = Path(__file__).resolve().parents[2]
 SDK_TS = ROOT / "sdk" / "typescript"
 SDK_PY = ROOT / "sdk" / "python"
 EXAMPLES = ROOT / "examples"
 CELERY = str(Path(sys.executable).with_name("celery"))
-STARTUP_TIMEOUT = 40.0
 
 WORKER_SETTINGS = {
     "POSTBACK_ALLOW_PRIVATE": True,
@@ -46,11 +44,11 @@ def database_url() -> str:
 
 @dataclass
 class Celery:
-    """Worker and beat subprocesses, each in its own process group."""
+    """Worker and beat subprocesses, each in its own process group (tests/support/processes.py)."""
 
     broker_url: str
     tmp: Path
-    procs: list[tuple[subprocess.Popen, Path]] = field(default_factory=list)
+    processes: list[Process] = field(default_factory=list)
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -68,25 +66,16 @@ class Celery:
         return env
 
     def _start(self, name: str, args: list[str], ready: str) -> None:
-        log_path = self.tmp / f"{name}.log"
-        with log_path.open("ab") as log:
-            proc = subprocess.Popen(
-                [CELERY, "-A", "apaygate.celery:app", *args],
-                cwd=ROOT,
-                env=self._env(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.procs.append((proc, log_path))
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            if ready in log_path.read_text(errors="replace"):
-                return
-            if proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        raise RuntimeError(f"celery {name} did not start:\n{self.logs()}")
+        process = Process(
+            [CELERY, "-A", "apaygate.celery:app", *args],
+            env=self._env(),
+            log_path=self.tmp / f"{name}.log",
+        )
+        self.processes.append(process)
+        try:
+            process.start(ready=ready, timeout=STARTUP_TIMEOUT)
+        except RuntimeError as error:
+            raise RuntimeError(f"celery {name} did not start:\n{self.logs()}") from error
 
     def start(self) -> None:
         self._start(
@@ -114,20 +103,12 @@ class Celery:
         )
 
     def stop(self) -> None:
-        for proc, _ in self.procs:
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait(10)
+        for process in self.processes:
+            process.stop()
 
     def logs(self) -> str:
         return "\n".join(
-            f"--- {path.name}\n{path.read_text(errors='replace')[-4000:]}" for _, path in self.procs
+            f"--- {p.log_path.name}\n{p.log_text()[-4000:]}" for p in self.processes if p.log_path
         )
 
 

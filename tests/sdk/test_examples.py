@@ -8,6 +8,9 @@ import pytest
 from tests.sdk.conftest import require_node_modules
 from tests.sdk.gateway import EXAMPLES, explain, run
 
+# Builds write into the examples' folders (.svelte-kit/, dist/): one xdist worker runs them all.
+pytestmark = pytest.mark.xdist_group("examples")
+
 SVELTEKIT = EXAMPLES / "sveltekit"
 WORKER = EXAMPLES / "cloudflare-worker"
 

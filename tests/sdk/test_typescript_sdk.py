@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import tarfile
 
@@ -50,6 +51,7 @@ def test_generated_types_match_the_current_schema(sdk_built):
 
 
 @pytest.mark.worker
+@pytest.mark.xdist_group("examples")  # builds examples/cloudflare-worker/dist (test_examples.py)
 def test_typescript_sdk_against_a_live_gateway_and_its_postbacks_in_workerd(
     gateway, sdk_built, tmp_path
 ):
@@ -81,11 +83,17 @@ def test_typescript_sdk_against_a_live_gateway_and_its_postbacks_in_workerd(
 
 
 def test_npm_pack_ships_the_built_package_only(sdk_built, tmp_path):
-    proc = run(["npm", "pack", "--silent", "--pack-destination", str(tmp_path)], cwd=SDK_TS)
+    # in a copy: `npm pack` rebuilds dist/ (prepack), which the other Node tests import
+    package = tmp_path / "sdk"
+    shutil.copytree(SDK_TS, package, ignore=shutil.ignore_patterns("node_modules", "dist"))
+    (package / "node_modules").symlink_to(SDK_TS / "node_modules")
+    proc = run(["npm", "pack", "--silent", "--pack-destination", str(tmp_path)], cwd=package)
     assert proc.returncode == 0, explain(proc)
     tarball = tmp_path / "apaygate-sdk-1.0.0.tgz"
     with tarfile.open(tarball) as archive:
         names = set(archive.getnames())
     assert {"package/dist/index.js", "package/dist/index.d.ts", "package/package.json"} <= names
     assert {"package/README.md", "package/CHANGELOG.md"} <= names
-    assert not any(n.startswith(("package/src/", "package/test/")) for n in names)
+    assert not any(
+        n.startswith(("package/src/", "package/test/", "package/node_modules/")) for n in names
+    )

@@ -11,12 +11,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,9 +21,10 @@ from pathlib import Path
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from tests.support.processes import STARTUP_TIMEOUT, Process, free_port, port_open, wait_until
+
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = str(Path(sys.executable).with_name("celery"))
-STARTUP_TIMEOUT = 40.0
 
 
 @dataclass
@@ -62,12 +59,7 @@ class Receiver:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def wait_for(self, count: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if len(self.requests) >= count:
-                return True
-            time.sleep(0.05)
-        return len(self.requests) >= count
+        return wait_until(lambda: len(self.requests) >= count, timeout=timeout)
 
 
 def _handler_for(receiver: Receiver):
@@ -130,12 +122,6 @@ def hang_until_released(receiver: Receiver, *, limit: float = 60.0):
     return step
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 # --- real Celery processes --------------------------------------------------------------
 
 
@@ -147,63 +133,8 @@ def _database_url() -> str:
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
-@dataclass
-class CeleryProcess:
-    """A `celery worker` or `celery beat` subprocess in its own process group."""
-
-    args: list[str]
-    env: dict[str, str]
-    log_path: Path
-    proc: subprocess.Popen | None = None
-
-    def start(self, *, ready_marker: str | None) -> CeleryProcess:
-        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            self.args,
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        log.close()
-        if ready_marker is None:
-            return self
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            text = self.log_path.read_bytes()[offset:].decode(errors="replace")
-            if ready_marker in text:
-                return self
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"celery did not start; log:\n{self.log_text()[-3000:]}")
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def kill(self) -> None:
-        """`kill -9` the whole process group (no goodbye, no acks)."""
-        if self.proc and self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
-
-    def terminate(self) -> None:
-        """SIGTERM the worker itself (as docker stop and Kubernetes do): a warm shutdown."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+# A `celery worker` or `celery beat` subprocess: the suite's one process helper.
+CeleryProcess = Process
 
 
 @dataclass
@@ -212,7 +143,7 @@ class CeleryStack:
 
     broker_url: str
     tmp: Path
-    processes: list[CeleryProcess] = field(default_factory=list)
+    processes: list[Process] = field(default_factory=list)
     extra_env: dict[str, str] = field(default_factory=dict)
 
     def _env(self) -> dict[str, str]:
@@ -232,7 +163,7 @@ class CeleryStack:
         env.update(self.extra_env)
         return env
 
-    def worker(self, *, concurrency: int = 4, name: str = "") -> CeleryProcess:
+    def worker(self, *, concurrency: int = 4, name: str = "") -> Process:
         """Start a worker; under the `name` of a dead one, it takes over that one's claims."""
         name = name or f"test-{uuid.uuid4().hex[:8]}@%h"
         args = [
@@ -252,11 +183,11 @@ class CeleryStack:
             "--without-mingle",
             "--without-heartbeat",
         ]
-        process = CeleryProcess(args, self._env(), self.tmp / "worker.log")
+        process = Process(args, env=self._env(), log_path=self.tmp / "worker.log")
         self.processes.append(process)
-        return process.start(ready_marker="ready.")
+        return process.start(ready="ready.", timeout=STARTUP_TIMEOUT)
 
-    def beat(self) -> CeleryProcess:
+    def beat(self) -> Process:
         args = [
             CELERY,
             "-A",
@@ -268,9 +199,9 @@ class CeleryStack:
             str(self.tmp / "celerybeat-schedule"),
             "--pidfile=",
         ]
-        process = CeleryProcess(args, self._env(), self.tmp / "beat.log")
+        process = Process(args, env=self._env(), log_path=self.tmp / "beat.log")
         self.processes.append(process)
-        return process.start(ready_marker="beat: Starting")
+        return process.start(ready="beat: Starting", timeout=STARTUP_TIMEOUT)
 
     def stop_all(self) -> None:
         for process in self.processes:
@@ -294,7 +225,7 @@ WORKER_SETTINGS = {
 
 @pytest.fixture
 def worker_settings(settings):
-    """Make the test process agree with the worker (tests/payments/worker_settings.py)."""
+    """Make the test process agree with the worker (tests/payments/delivery/worker_settings.py)."""
     for name, value in WORKER_SETTINGS.items():
         setattr(settings, name, value)
     return settings
@@ -334,50 +265,29 @@ def celery_stack(transactional_db, worker_settings, tmp_path):
 @dataclass
 class RedisServer:
     port: int
-    proc: subprocess.Popen | None = None
     # With a folder, Redis keeps an append-only file there (fsync always), so a kill -9
     # and restart brings the data back, as production's AOF does.
     aof_dir: Path | None = None
+    process: Process | None = None
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                *(
-                    ["--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.aof_dir)]
-                    if self.aof_dir
-                    else ["--appendonly", "no"]
-                ),
-                "--daemonize",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        persistence = (
+            ["--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.aof_dir)]
+            if self.aof_dir
+            else ["--appendonly", "no"]
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", self.port), 0.2),
-            ):
-                return
-            time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
+        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        self.process = Process([*args, *persistence, "--daemonize", "no"])
+        self.process.start(ready=lambda: port_open(self.port), timeout=10)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
+        """`kill -9`: an outage, not a shutdown (nothing is saved on the way out)."""
+        if self.process is not None:
+            self.process.kill()
 
 
 @pytest.fixture

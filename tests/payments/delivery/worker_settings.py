@@ -1,7 +1,7 @@
 """Settings for the Celery worker and beat subprocesses that postback tests start.
 
 The test suite's settings, plus short timeouts and leases so fault tests finish in
-seconds; tests/payments/conftest.py sets the same values in the test process.
+seconds; tests/support/gateway.py (`worker_settings`) sets the same values in the test process.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ tables again, as after a real outage.
 
 from __future__ import annotations
 
-import socket
+import fcntl
 import subprocess
 import sys
 import time
@@ -19,28 +19,28 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
+from tests.support.gateway import free_port
+
 PROJECT = "apaygate-test"
 START_TIMEOUT = 60.0
 
 
-def _install_spatial_extension() -> None:
+def _install_spatial_extension(lock_path: Path) -> None:
+    """Install DuckDB's spatial extension, one pytest-xdist worker at a time: the extension
+    folder under the home directory is shared, and two installs at once can break it."""
     import duckdb
     import duckdb_extension_spatial
 
     wheel_dir = Path(duckdb_extension_spatial.__file__).parent
     extension = next(wheel_dir.glob(f"extensions/v{duckdb.__version__}/spatial.duckdb_extension"))
-    connection = duckdb.connect()
-    try:
-        connection.execute(f"INSTALL '{extension}'")
-        connection.execute("LOAD spatial")
-    finally:
-        connection.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        connection = duckdb.connect()
+        try:
+            connection.execute(f"INSTALL '{extension}'")
+            connection.execute("LOAD spatial")
+        finally:
+            connection.close()
 
 
 class Emulator:
@@ -49,7 +49,7 @@ class Emulator:
     def __init__(self, *, data_dir: Path, log_path: Path, port: int | None = None) -> None:
         self.data_dir = data_dir
         self.log_path = log_path
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
 
@@ -109,7 +109,8 @@ class Emulator:
 @pytest.fixture(scope="session")
 def bq_emulator(tmp_path_factory):
     """Start bqemulator once for the session (persistent data dir), stop it at the end."""
-    _install_spatial_extension()
+    # The folder above each worker's base temp is the run's own, shared by its workers.
+    _install_spatial_extension(tmp_path_factory.getbasetemp().parent / "duckdb-spatial.lock")
     base = tmp_path_factory.mktemp("bqemulator")
     emulator = Emulator(data_dir=base / "data", log_path=base / "emulator.log")
     emulator.start()
