@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
 from apaygate import health, pages
@@ -28,6 +28,8 @@ urlpatterns = [
     path("demo/", include("demo.urls")),
     path("", include("docsite.urls")),
     path("portal/", include("reporting.portal.urls")),
+    # Last: any other /api/ path is the API's JSON 404, with DEBUG on too.
+    re_path(r"^api/(?P<rest>.*)$", pages.api_not_found, name="api-not-found"),
 ]
 
 handler404 = "apaygate.pages.page_not_found"
