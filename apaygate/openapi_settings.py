@@ -10,8 +10,21 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    # Keep the token a reader typed into "Authorize" across reloads (in localStorage).
-    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+    # Keep the token a reader typed into "Authorize" across reloads (in localStorage), and
+    # take it as our docs write it: "Token apg_…" (or "Bearer apg_…") as well as the key
+    # alone. Swagger UI sends "Bearer <what was typed>"; the interceptor drops the doubled
+    # scheme before drf-spectacular's own interceptor runs. A JavaScript object literal
+    # (drf-spectacular inserts a string as it is), since it holds a function.
+    "SWAGGER_UI_SETTINGS": r"""{
+  "persistAuthorization": true,
+  "requestInterceptor": (request, ...args) => {
+    const auth = request.headers && request.headers.Authorization;
+    if (auth) {
+      request.headers.Authorization = auth.replace(/^Bearer\s+(?:Token|Bearer)\s+/i, "Bearer ");
+    }
+    return requestInterceptor(request, ...args);
+  }
+}""",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # 3.1 for `webhooks`: the merchant postbacks are part of the contract.

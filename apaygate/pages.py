@@ -25,6 +25,7 @@ from django.http import (
 from django.shortcuts import render
 from django.template import loader
 from django.templatetags.static import static
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from payments.errors import (
@@ -71,6 +72,20 @@ def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:
     if request.path.startswith("/api/"):
         return _api_error(code="not_found", message="No such resource.", status=404)
     return render(request, "errors/404.html", _error_context(request.path), status=404)
+
+
+@csrf_exempt
+def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Answer any /api/ path no route takes, in every method, with the API's JSON 404.
+
+    A route rather than the 404 handler alone: with DEBUG on (`make run`) Django answers
+    unmatched paths with its HTML debug page, which an SDK would show as a chunk of HTML.
+    """
+    return _api_error(
+        code="not_found",
+        message=f"No API route {request.method} {request.path}; see /api/docs/ for the routes.",
+        status=404,
+    )
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -299,6 +299,8 @@ BANSKY_POSTBACK_SECRET = env.str("BANSKY_POSTBACK_SECRET", default="")
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
 # The sandbox signs its simulated postbacks with this key; derived from SECRET_KEY if unset.
 SANDBOX_POSTBACK_SECRET = env.str("SANDBOX_POSTBACK_SECRET", default="")
+# The sandbox's "postback delayed" test outcome confirms the payment this many seconds late.
+SANDBOX_POSTBACK_DELAY = env.float("SANDBOX_POSTBACK_DELAY", default=10.0)
 DEFAULT_PROVIDER = env.str("DEFAULT_PROVIDER", default="tele")
 PROVIDER_CONNECT_TIMEOUT = env.float("PROVIDER_CONNECT_TIMEOUT", default=5.0)
 PROVIDER_READ_TIMEOUT = env.float("PROVIDER_READ_TIMEOUT", default=15.0)

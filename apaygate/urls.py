@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path, reverse
+from django.urls import include, path, re_path, reverse
 from django.views.generic import RedirectView
 
 from apaygate import health, pages
@@ -49,6 +49,8 @@ urlpatterns = [
     path("demo/", include("demo.urls")),
     path("", include("docsite.urls")),
     path("portal/", include("reporting.portal.urls")),
+    # Last: any other /api/ path is the API's JSON 404, with DEBUG on too.
+    re_path(r"^api/(?P<rest>.*)$", pages.api_not_found, name="api-not-found"),
 ]
 
 handler404 = "apaygate.pages.page_not_found"

@@ -82,10 +82,23 @@ def highlight_css(request: HttpRequest) -> HttpResponse:
 
 
 class SchemaView(SpectacularAPIView):
-    """The schema is public: no token needed to read it, and no throttle on it."""
+    """The schema is public: no token needed to read it, and no throttle on it.
+
+    A browser (it asks for HTML first) gets the YAML as `text/plain`, so it shows the
+    schema instead of downloading an `application/vnd.oai.openapi` file; tools keep the
+    OpenAPI media types, and `?format=json` still answers JSON.
+    """
 
     authentication_classes: list = []
     throttle_classes: list = []
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        accept = request.META.get("HTTP_ACCEPT", "")
+        wants_page = accept.split(",", 1)[0].strip().startswith("text/html")
+        if wants_page and "yaml" in getattr(response.accepted_renderer, "format", ""):
+            response.content_type = "text/plain; charset=utf-8"  # read when rendered
+        return response
 
 
 class SwaggerView(SpectacularSwaggerSplitView):

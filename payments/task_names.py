@@ -13,6 +13,8 @@ strands a message already in the broker, and renaming one strands every queued m
 | DISPATCH_DUE_POSTBACKS | `payments/delivery/tasks.py` | beat, `POSTBACK_DISPATCH_INTERVAL` |
 | DRAIN_SHOPPER_EVENTS | `payments/shopper/tasks.py` | beat, `SHOPPER_EVENTS_DRAIN_INTERVAL` |
 | EXPIRE_STALE_PAYMENTS | `payments/tasks.py` | beat, `EXPIRY_INTERVAL` |
+| SANDBOX_POSTBACK_LATE | `payments/shopper/sandbox_outcomes.py` | the sandbox's test outcomes |
+| SANDBOX_POSTBACK_REPEAT | `payments/shopper/sandbox_outcomes.py` | the sandbox's test outcomes |
 | RECONCILE_CREATED_PAYMENTS | `payments/tasks.py` | beat, `INIT_RECONCILE_INTERVAL` |
 """
 
@@ -26,3 +28,5 @@ DISPATCH_DUE_POSTBACKS: Final = "delivery.dispatch_due"
 DRAIN_SHOPPER_EVENTS: Final = "shopper.drain_events"
 EXPIRE_STALE_PAYMENTS: Final = "payments.expire_stale"
 RECONCILE_CREATED_PAYMENTS: Final = "payments.reconcile_created"
+SANDBOX_POSTBACK_LATE: Final = "sandbox.postback_late"
+SANDBOX_POSTBACK_REPEAT: Final = "sandbox.postback_repeat"

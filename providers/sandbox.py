@@ -7,8 +7,13 @@ Pay or Decline. The page then sends a postback signed like Standard Webhooks wit
 `/api/payment-verify/sandbox`, and verification here is the real thing: a sandbox
 postback with a bad signature or a stale timestamp is refused like any other.
 
-Body: `{"eventId", "reference", "paymentId", "outcome": "success"|"failure", "amount",
-"currency"}`.
+Body: `{"eventId", "reference", "paymentId", "outcome": "success"|"failure"|"expired",
+"amount", "currency"}`.
+
+Test outcomes on demand: a `customerEmail` at `MAGIC_EMAIL_DOMAIN` picks one from the API
+alone, as card networks' test numbers do (`declined@sandbox.apaygate.test`). Only the
+outage is decided here, at invoice time; the gateway settles the others
+(`payments/shopper/sandbox_outcomes.py`), since the sandbox may not touch payments.
 """
 
 from __future__ import annotations
@@ -26,12 +31,35 @@ from providers.base import (
     InvoiceRequest,
     PostbackRejected,
     Provider,
+    ProviderError,
     ProviderEvent,
     RawPostback,
 )
 from providers.parsing import decimal_or_none, json_object
 
-OUTCOMES = {"success": "succeeded", "failure": "failed"}
+OUTCOMES = {"success": "succeeded", "failure": "failed", "expired": "expired"}
+
+# customerEmail `<local part>@MAGIC_EMAIL_DOMAIN` -> the test outcome it asks for (the
+# outcome names are the sandbox page's buttons). `.test` is reserved (RFC 2606): no real
+# shopper has such an address.
+MAGIC_EMAIL_DOMAIN = "sandbox.apaygate.test"
+MAGIC_OUTCOMES = {
+    "paid": "success",
+    "declined": "failure",
+    "paid-other-amount": "other_amount",
+    "expired": "expire",
+    "provider-unavailable": "unavailable",
+    "postback-delayed": "delayed",
+    "postback-twice": "twice",
+}
+
+
+def magic_outcome(email: str) -> str | None:
+    """Return the test outcome a magic customer e-mail asks for, or None for any other."""
+    local, _, domain = (email or "").lower().partition("@")
+    if domain != MAGIC_EMAIL_DOMAIN:
+        return None
+    return MAGIC_OUTCOMES.get(local)
 
 
 def sandbox_secret() -> str:
@@ -48,6 +76,15 @@ class SandboxProvider(Provider):
     label = "Sandbox (simulator)"
 
     def create_invoice(self, request: InvoiceRequest) -> Invoice:
+        if magic_outcome(request.customer_email) == "unavailable":
+            # Permanent, so this chosen outage does not open the sandbox's circuit breaker
+            # for every other test payment.
+            raise ProviderError(
+                f"The sandbox simulates an outage (customerEmail provider-unavailable@"
+                f"{MAGIC_EMAIL_DOMAIN}).",
+                kind="unavailable",
+                permanent=True,
+            )
         reference = "sbx_" + secrets.token_urlsafe(18)
         url = f"{settings.PUBLIC_BASE_URL}/sandbox/pay/{reference}"
         return Invoice(url=url, reference=reference, raw={"simulated": True})

@@ -2,6 +2,8 @@
 
 The uniqueness of a merchant id moves from (merchant, mode, id) to (merchant, mode, id,
 attempt); the new constraint is added before the old one is dropped, in one transaction.
+The postback delivery states get labels that cannot be read as the payment's outcome
+(no change in the database).
 """
 
 import django.db.models.deletion
@@ -42,5 +44,18 @@ class Migration(migrations.Migration):
         migrations.RemoveConstraint(
             model_name="payment",
             name="payment_unique_merchant_reference",
+        ),
+        migrations.AlterField(
+            model_name="postbackdelivery",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("pending", "Sending"),
+                    ("succeeded", "Delivered"),
+                    ("failed", "Not delivered"),
+                ],
+                default="pending",
+                max_length=12,
+            ),
         ),
     ]

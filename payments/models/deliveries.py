@@ -22,9 +22,11 @@ class PostbackEvent(models.TextChoices):
 
 
 class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
+    # Labels say what happened to the postback, so that next to `payment.failed` they do
+    # not read as the payment's outcome ("payment.failed ... Succeeded").
+    PENDING = "pending", "Sending"
+    SUCCEEDED = "succeeded", "Delivered"
+    FAILED = "failed", "Not delivered"
 
 
 class PostbackDelivery(models.Model):

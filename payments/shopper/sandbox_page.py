@@ -1,4 +1,5 @@
-"""The sandbox's hosted pay page: `/sandbox/pay/<reference>` with Pay and Decline.
+"""The sandbox's hosted pay page: `/sandbox/pay/<reference>` with Pay, Decline and the
+other test outcomes (`sandbox_outcomes.py`, the same table the magic e-mails use).
 
 Pressing a button does what a real provider does: it sends a signed postback, then sends
 the shopper back to the gateway's success or error URL. The postback is signed with the
@@ -12,21 +13,19 @@ over HTTP, and the tests cover that path with the same signed bodies.
 
 from __future__ import annotations
 
-import secrets
-
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from payments.currencies import amount_format
-from payments.intake.services import postback_receive
 from payments.models import Payment
 from payments.shopper.redirects import back_to_merchant_url
+from payments.shopper.sandbox_outcomes import (
+    SANDBOX_OUTCOMES,
+    sandbox_billed,
+    sandbox_outcome_apply,
+)
 from payments.state import status_is_final
-from providers.base import RawPostback
-from providers.sandbox import SandboxProvider, sign_sandbox_postback
-
-OUTCOMES = ("success", "failure")
+from providers.sandbox import MAGIC_EMAIL_DOMAIN, SandboxProvider
 
 
 def _sandbox_payment(reference: str) -> Payment:
@@ -43,52 +42,31 @@ def _sandbox_payment(reference: str) -> Payment:
     return payment
 
 
-def _billed(payment: Payment) -> tuple[str, str]:
-    if payment.provider_amount is not None and payment.provider_currency:
-        return (
-            amount_format(payment.provider_amount, payment.provider_currency),
-            payment.provider_currency,
-        )
-    return amount_format(payment.amount, payment.currency), payment.currency
-
-
 @require_http_methods(["GET", "POST"])
 def sandbox_pay(request, reference: str):
     """Show the simulated invoice, or settle it with the shopper's choice."""
     payment = _sandbox_payment(reference)
-    amount, currency = _billed(payment)
-    billed = {"amount": amount, "currency": currency}
+    amount, currency = sandbox_billed(payment)
     is_final = status_is_final(payment.status)
+    context = {
+        "payment": payment,
+        "merchant_name": payment.merchant.name,
+        "amount": amount,
+        "currency": currency,
+        "outcomes": [(key, o.label) for key, o in SANDBOX_OUTCOMES.items() if key != "success"],
+        "magic_domain": MAGIC_EMAIL_DOMAIN,
+        "is_final": is_final,
+        "back_url": back_to_merchant_url(payment.public_id, payment.status),
+    }
     if request.method == "GET" or is_final:
-        return render(
-            request,
-            "sandbox/pay.html",
-            {
-                "payment": payment,
-                "merchant_name": payment.merchant.name,
-                "is_final": is_final,
-                "back_url": back_to_merchant_url(payment.public_id, payment.status),
-                **billed,
-            },
-        )
+        return render(request, "sandbox/pay.html", context)
     outcome = request.POST.get("outcome", "")
-    if outcome not in OUTCOMES:
+    if outcome not in SANDBOX_OUTCOMES:
         return render(
             request,
             "sandbox/pay.html",
-            {"payment": payment, "merchant_name": payment.merchant.name, **billed, "error": True},
+            {**context, "error": True},
             status=400,
         )
-    body, headers = sign_sandbox_postback(
-        {
-            "eventId": "sbx_evt_" + secrets.token_urlsafe(12),
-            "reference": reference,
-            "paymentId": payment.public_id,
-            "outcome": outcome,
-            "amount": amount,
-            "currency": currency,
-        }
-    )
-    postback_receive(provider_key=SandboxProvider.key, raw=RawPostback(body=body, headers=headers))
-    target = "success" if outcome == "success" else "error"
+    target = sandbox_outcome_apply(payment=payment, outcome=outcome)
     return HttpResponseRedirect(f"/integration/{target}?id={payment.public_id}")

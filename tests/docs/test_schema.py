@@ -187,3 +187,13 @@ def test_postback_body_schema_is_what_the_gateway_sends(db, schema):
     component = schema["components"]["schemas"]["PostbackBody"]
     assert set(body) <= set(component["properties"])
     assert set(component["required"]) == set(body)
+
+
+def test_a_browser_sees_the_schema_instead_of_downloading_it(client):
+    browser = client.get("/api/schema/", HTTP_ACCEPT="text/html,application/xhtml+xml,*/*;q=0.8")
+    tool = client.get("/api/schema/")
+
+    assert browser["Content-Type"] == "text/plain; charset=utf-8"
+    assert browser["Content-Disposition"].startswith("inline")
+    assert browser.content.decode().startswith("openapi: 3.1.0")
+    assert tool["Content-Type"].startswith("application/vnd.oai.openapi")

@@ -49,6 +49,22 @@ def test_swagger_ui_keeps_the_token_across_a_reload(live_server, page, screensho
     assert sent.value.headers.get("authorization", "").endswith("tok_test_123")
 
 
+@pytest.mark.parametrize("typed", ["Token tok_test_123", "Bearer tok_test_123", "tok_test_123"])
+def test_swagger_ui_takes_the_token_as_the_docs_write_it(live_server, page, typed):
+    page.goto(live_server.url + "/api/docs/")
+    page.click(".auth-wrapper .authorize")
+    page.fill(".modal-ux input[type=text], .modal-ux input[type=password]", typed)
+    page.click(".modal-ux .auth-btn-wrapper button.authorize")
+    page.click(".modal-ux .auth-btn-wrapper button.btn-done, .modal-ux button.close-modal")
+
+    operation = page.locator("#operations-payments-list_payments")
+    operation.locator(".opblock-summary-control").click()
+    operation.locator("button.try-out__btn").click()
+    with page.expect_request("**/api/v1/payments**") as sent:
+        operation.locator("button.execute").click()
+    assert sent.value.headers.get("authorization") == "Bearer tok_test_123"
+
+
 def _pages_to_visit(live_server) -> dict[str, str]:
     payment = PaymentFactory(
         merchant=MerchantFactory(provider="sandbox"), provider="sandbox", is_test=True

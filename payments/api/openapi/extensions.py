@@ -27,6 +27,6 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
             "description": (
                 "Your API token (`apg_live_…`, or `apg_test_…` for the sandbox), sent as "
                 "`Authorization: Token <key>` or `Authorization: Bearer <key>`; both are "
-                "accepted. In Swagger UI paste the key alone."
+                "accepted. In Swagger UI paste the key alone or `Token <key>`."
             ),
         }

@@ -258,3 +258,56 @@ def test_async_client_lists_every_page_and_maps_errors(monkeypatch):
     assert ids == ["a", "b"]
     assert (error.status, error.code) == (404, "not_found")
     assert len(waited) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "kind"),
+    [
+        (401, "invalid_token", "AuthenticationError"),
+        (403, "merchant_disabled", "AuthenticationError"),
+        (429, "rate_limited", "RateLimitError"),
+        (400, "validation_error", "InvalidRequestError"),
+        (404, "not_found", "InvalidRequestError"),
+        (409, "idempotency_conflict", "IdempotencyConflictError"),
+        (409, "request_in_progress", "APayGateError"),
+        (503, "provider_unavailable", "ProviderUnavailableError"),
+        (502, "provider_refused", "ProviderUnavailableError"),
+    ],
+)
+def test_each_kind_of_error_is_its_own_subclass_with_the_request_id(sleeps, status, code, kind):
+    import apaygate
+
+    body = {"status": "error", "code": code, "message": "m", "errors": {"amount": ["differs"]}}
+    headers = {"X-Request-ID": "req-42", "Retry-After": "3600"}
+    script = Script(answer(status, body, headers))
+    with pytest.raises(apaygate.APayGateError) as caught:
+        client_for(script, max_retries=0).get_payment("p")
+    assert type(caught.value).__name__ == kind
+    assert isinstance(caught.value, getattr(apaygate, kind))
+    assert caught.value.request_id == "req-42"
+    assert caught.value.fields == ["amount"]
+    assert "[request req-42]" in str(caught.value)
+
+
+def test_a_network_failure_is_a_network_error():
+    import apaygate
+
+    def refuse(request):
+        raise httpx.ConnectError("refused", request=request)
+
+    client = Client(
+        token="t",
+        base_url="https://gate.example",
+        max_retries=0,
+        http_client=httpx.Client(transport=httpx.MockTransport(refuse)),
+    )
+    with pytest.raises(apaygate.NetworkError, match="ConnectError: refused"):
+        client.get_payment("p")
+
+
+def test_an_html_answer_says_so_instead_of_quoting_the_html(sleeps):
+    page = httpx.Response(404, text="<!DOCTYPE html>...", headers={"Content-Type": "text/html"})
+    with pytest.raises(APayGateError) as caught:
+        client_for(Script(page), max_retries=0).get_payment("p")
+    assert "non-JSON HTML page" in caught.value.message
+    assert "<html" not in caught.value.message

@@ -214,3 +214,46 @@ def test_async_client_creates_reads_and_lists():
 def test_the_payment_answer_carries_the_currencys_minor_units(client):
     answer = client.init_payment(id=f"{RUN}-minor", amount="25.00", currency="USD", **URLS)
     assert client.get_payment(answer["id"])["amount"] == "25.00"
+
+
+def test_a_declined_order_is_paid_by_a_new_attempt_under_the_same_id(client):
+    # The flow docs/public/idempotency.md shows: the magic e-mails of test mode decide the
+    # outcome from the API alone (docs/public/test-mode.md).
+    order = f"{RUN}-retry"
+    first = client.init_payment(
+        id=order,
+        amount="25.00",
+        currency="USD",
+        customer_email="declined@sandbox.apaygate.test",
+        **URLS,
+    )
+    assert client.get_payment(first["id"])["status"] == PaymentStatus.FAILED
+
+    retry = client.init_payment(
+        id=order,
+        amount="25.00",
+        currency="USD",
+        customer_email="paid@sandbox.apaygate.test",
+        **URLS,
+    )
+
+    assert retry["id"] != first["id"]
+    paid = client.get_payment(retry["id"])
+    assert (paid["status"], paid["attempt"], paid["retryOf"]) == ("succeeded", 2, first["id"])
+    attempts = [p["paymentId"] for p in client.list_payments(id=order)]
+    assert attempts == [retry["id"], first["id"]]
+
+
+def test_a_provider_outage_is_a_provider_unavailable_error_with_a_request_id(client):
+    from apaygate import ProviderUnavailableError
+
+    with pytest.raises(ProviderUnavailableError) as caught:
+        client.init_payment(
+            id=f"{RUN}-outage",
+            amount="25.00",
+            currency="USD",
+            customer_email="provider-unavailable@sandbox.apaygate.test",
+            **URLS,
+        )
+    assert caught.value.code == "provider_unavailable"
+    assert caught.value.request_id

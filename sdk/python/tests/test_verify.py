@@ -77,3 +77,32 @@ def test_a_malformed_signature_header_is_refused_not_crashing(secret):
 def test_an_unknown_event_is_kept_as_a_string(secret):
     body, headers = signed_postback(secrets=[secret], payload={**SAMPLE, "event": "payment.new"})
     assert verify_postback(body=body, headers=headers, secret=secret).event == "payment.new"
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (lambda h: h.pop("webhook-signature"), "missing header webhook-signature"),
+        (lambda h: h.update({"webhook-timestamp": "1000"}), "stale timestamp"),
+        (lambda h: h.update({"webhook-timestamp": "soon"}), "malformed webhook-timestamp"),
+        (lambda h: h.update({"webhook-signature": "v1,not base64!"}), "malformed signature"),
+        (lambda h: h.update({"webhook-signature": "v1,AAAA"}), "no matching signature"),
+    ],
+)
+def test_each_refusal_says_what_is_wrong_in_words(secret, change, words):
+    body, headers = signed_postback(secrets=[secret], payload=SAMPLE)
+    change(headers)
+    with pytest.raises(PostbackVerificationError, match=words):
+        verify_postback(body=body, headers=headers, secret=secret)
+
+
+def test_a_body_that_is_not_utf8_is_refused_as_such(secret):
+    _body, headers = signed_postback(secrets=[secret], payload=SAMPLE)
+    with pytest.raises(PostbackVerificationError, match="not UTF-8"):
+        verify_postback(body=b"\xff\xfe{}", headers=headers, secret=secret)
+
+
+def test_a_secret_that_is_not_a_whsec_secret_is_a_configuration_error(secret):
+    body, headers = signed_postback(secrets=[secret], payload=SAMPLE)
+    with pytest.raises(PostbackVerificationError, match="whsec_"):
+        verify_postback(body=body, headers=headers, secret="whsec_a")

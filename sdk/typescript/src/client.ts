@@ -1,4 +1,4 @@
-import { APayGateError } from "./errors.js";
+import { APayGateError, NetworkError, errorClass } from "./errors.js";
 import { webCrypto } from "./verify.js";
 import type {
   InitPaymentAnswer,
@@ -166,7 +166,7 @@ export class APayGate {
         error =
           caught instanceof APayGateError
             ? caught
-            : new APayGateError({ status: 0, code: "network_error", message: describe(caught), cause: caught });
+            : new NetworkError({ status: 0, code: "network_error", message: describe(caught), cause: caught });
       }
       if (attempt >= this.#maxRetries) throw error;
       const backoff = Math.min(this.#maxDelay, this.#baseDelay * 2 ** attempt) * (0.5 + Math.random() / 2);
@@ -214,6 +214,7 @@ const isoDate = (value: Date | string): string => (value instanceof Date ? value
 
 async function errorFrom(response: Response): Promise<APayGateError> {
   const retryAfter = parseRetryAfter(response.headers.get("Retry-After"));
+  const requestId = response.headers.get("X-Request-ID") ?? undefined;
   const text = await response.text().catch(() => "");
   let data: unknown;
   try {
@@ -222,19 +223,24 @@ async function errorFrom(response: Response): Promise<APayGateError> {
     data = undefined;
   }
   if (isErrorBody(data)) {
-    return new APayGateError({
+    const Kind = errorClass(response.status, data.code);
+    return new Kind({
       status: response.status,
       code: data.code,
       message: data.message,
       errors: data.errors ?? {},
       retryAfter,
+      requestId,
     });
   }
-  return new APayGateError({
+  const kind = (response.headers.get("Content-Type") ?? "").includes("html") ? "HTML page" : "body";
+  const Kind = errorClass(response.status, "unexpected_response");
+  return new Kind({
     status: response.status,
     code: "unexpected_response",
-    message: `HTTP ${response.status}: ${text.slice(0, 200) || response.statusText}`,
+    message: `HTTP ${response.status} with a non-JSON ${kind}: is baseUrl the gateway's address?`,
     retryAfter,
+    requestId,
   });
 }
 

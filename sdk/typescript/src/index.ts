@@ -1,7 +1,16 @@
 export { APayGate } from "./client.js";
 export type { APayGateOptions } from "./client.js";
 export { FINAL_STATUSES, PaymentStatus, PostbackEvent } from "./constants.js";
-export { APayGateError, PostbackVerificationError } from "./errors.js";
+export {
+  APayGateError,
+  AuthenticationError,
+  IdempotencyConflictError,
+  InvalidRequestError,
+  NetworkError,
+  PostbackVerificationError,
+  ProviderUnavailableError,
+  RateLimitError,
+} from "./errors.js";
 export type { PostbackPayload, VerifiedPostback } from "./postback.js";
 export type {
   ErrorBody,

@@ -34,17 +34,32 @@ export async function verifyPostback(options: VerifyPostbackOptions): Promise<Ve
   const msgId = header(headers, "webhook-id");
   const timestamp = header(headers, "webhook-timestamp");
   const signatures = header(headers, "webhook-signature");
+  const missing = (
+    [
+      ["webhook-id", msgId],
+      ["webhook-timestamp", timestamp],
+      ["webhook-signature", signatures],
+    ] as const
+  )
+    .filter(([, value]) => !value)
+    .map(([name]) => name);
   if (!msgId || !timestamp || !signatures) {
-    throw new PostbackVerificationError("missing webhook-id, webhook-timestamp or webhook-signature header");
+    throw new PostbackVerificationError(
+      `missing header ${missing.join(", ")}: pass the request's headers as received`,
+    );
   }
   if (!/^\d{1,15}$/.test(timestamp.trim())) {
-    throw new PostbackVerificationError("webhook-timestamp is not a unix time in seconds");
+    throw new PostbackVerificationError("malformed webhook-timestamp: expected unix seconds");
   }
   const sentAt = Number(timestamp.trim());
   const now = Math.floor((options.now ?? new Date()).getTime() / 1000);
   const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
-  if (now - sentAt > tolerance) throw new PostbackVerificationError("webhook-timestamp is too old");
-  if (sentAt - now > tolerance) throw new PostbackVerificationError("webhook-timestamp is in the future");
+  if (Math.abs(now - sentAt) > tolerance) {
+    const when = now > sentAt ? `${now - sentAt} s ago` : `${sentAt - now} s in the future`;
+    throw new PostbackVerificationError(
+      `stale timestamp: signed ${when}, more than ${tolerance} s from this machine's clock (a replay, or a clock that is off)`,
+    );
+  }
 
   const bodyBytes = toBytes(body);
   const signed = concat(encoder.encode(`${msgId}.${timestamp.trim()}.`), bodyBytes);
@@ -53,7 +68,9 @@ export async function verifyPostback(options: VerifyPostbackOptions): Promise<Ve
     .filter((part) => part.startsWith("v1,"))
     .map((part) => fromBase64(part.slice(3)))
     .filter((bytes): bytes is Uint8Array<ArrayBuffer> => bytes !== null);
-  if (!candidates.length) throw new PostbackVerificationError("no v1 signature in webhook-signature");
+  if (!candidates.length) {
+    throw new PostbackVerificationError("malformed signature: webhook-signature holds no 'v1,<base64>' item");
+  }
 
   const secrets = typeof secret === "string" ? [secret] : [...secret];
   if (!secrets.length) throw new TypeError("verifyPostback: `secret` is required");
@@ -65,7 +82,11 @@ export async function verifyPostback(options: VerifyPostbackOptions): Promise<Ve
       if (await webCrypto().subtle.verify("HMAC", key, candidate, signed)) verified = true;
     }
   }
-  if (!verified) throw new PostbackVerificationError("no signature matches");
+  if (!verified) {
+    throw new PostbackVerificationError(
+      `no matching signature: none of the ${candidates.length} signature(s) matches this body with the ${secrets.length} secret(s) given (a wrong secret, or a body changed after it was signed: pass the raw body)`,
+    );
+  }
 
   let payload: PostbackPayload;
   try {

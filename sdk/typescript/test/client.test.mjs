@@ -158,3 +158,45 @@ test("the constructor requires a token and a base URL", () => {
   assert.throws(() => new APayGate({ token: "", baseUrl: "https://x.example" }), TypeError);
   assert.throws(() => new APayGate({ token: "t", baseUrl: "" }), TypeError);
 });
+
+test("each kind of error is its own subclass carrying the request id", async () => {
+  const sdk = await import("../dist/index.js");
+  const cases = [
+    [401, "invalid_token", "AuthenticationError"],
+    [429, "rate_limited", "RateLimitError"],
+    [400, "validation_error", "InvalidRequestError"],
+    [409, "idempotency_conflict", "IdempotencyConflictError"],
+    [503, "provider_unavailable", "ProviderUnavailableError"],
+  ];
+  for (const [status, code, kind] of cases) {
+    const body = { status: "error", code, message: "m", errors: { amount: ["differs"] } };
+    const fetch = async () =>
+      new Response(JSON.stringify(body), {
+        status,
+        headers: { "Content-Type": "application/json", "X-Request-ID": "req-42", "Retry-After": "3600" },
+      });
+    const client = new sdk.APayGate({ token: "t", baseUrl: "https://gate.example", fetch, maxRetries: 0 });
+    const error = await client.getPayment("p").then(
+      () => assert.fail("no error"),
+      (e) => e,
+    );
+    assert.ok(error instanceof sdk[kind], `${status} ${code} -> ${error.name}`);
+    assert.ok(error instanceof sdk.APayGateError);
+    assert.equal(error.name, kind);
+    assert.equal(error.requestId, "req-42");
+    assert.deepEqual(error.fields, ["amount"]);
+    assert.match(String(error), /\[request req-42\]/);
+  }
+});
+
+test("a network failure is a NetworkError and an HTML answer says so", async () => {
+  const sdk = await import("../dist/index.js");
+  const refuse = async () => {
+    throw new TypeError("fetch failed");
+  };
+  const down = new sdk.APayGate({ token: "t", baseUrl: "https://gate.example", fetch: refuse, maxRetries: 0 });
+  await assert.rejects(down.getPayment("p"), sdk.NetworkError);
+  const html = async () => new Response("<!DOCTYPE html><html>", { status: 404, headers: { "Content-Type": "text/html" } });
+  const wrong = new sdk.APayGate({ token: "t", baseUrl: "https://gate.example", fetch: html, maxRetries: 0 });
+  await assert.rejects(wrong.getPayment("p"), (e) => e.message.includes("non-JSON HTML page") && !e.message.includes("<html"));
+});

@@ -163,3 +163,20 @@ def test_detail_shows_the_event_timeline_and_every_postback_attempt(client_a, me
     assert "read timeout" in html and "15001 ms" in html
     assert ">204<" in html and "87 ms" in html
     assert f"/portal/payments/{payment.public_id}/postbacks/{delivery.pk}/resend/" in html
+
+
+def test_a_postback_state_does_not_read_as_the_payments_outcome(client_a, merchant_a):
+    payment = make_payment(merchant=merchant_a, status="failed")
+    PostbackDelivery.objects.create(
+        payment=payment,
+        webhook_id="msg_wording_1",
+        event="payment.failed",
+        url=payment.postback_url,
+        payload={},
+        status="succeeded",
+    )
+
+    html = client_a.get(f"/portal/payments/{payment.public_id}/").content.decode()
+
+    assert '<span class="badge succeeded">Delivered</span>' in html
+    assert ">Succeeded<" not in html

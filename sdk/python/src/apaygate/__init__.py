@@ -6,7 +6,16 @@ from apaygate import Client, PaymentStatus, verify_postback
 from ._async_client import AsyncClient
 from ._client import Client
 from ._constants import PaymentStatus, PostbackEvent
-from ._errors import APayGateError, PostbackVerificationError
+from ._errors import (
+    APayGateError,
+    AuthenticationError,
+    IdempotencyConflictError,
+    InvalidRequestError,
+    NetworkError,
+    PostbackVerificationError,
+    ProviderUnavailableError,
+    RateLimitError,
+)
 from ._types import (
     InitPaymentAnswer,
     Payment,
@@ -21,8 +30,12 @@ from ._version import __version__
 __all__ = [
     "APayGateError",
     "AsyncClient",
+    "AuthenticationError",
     "Client",
+    "IdempotencyConflictError",
     "InitPaymentAnswer",
+    "InvalidRequestError",
+    "NetworkError",
     "Payment",
     "PaymentStatus",
     "Postback",
@@ -32,6 +45,8 @@ __all__ = [
     "PostbackState",
     "PostbackTestAnswer",
     "PostbackVerificationError",
+    "ProviderUnavailableError",
+    "RateLimitError",
     "__version__",
     "verify_postback",
 ]

@@ -11,7 +11,7 @@ import httpx
 
 from ._client import Amount, Params, _Base, _error_from
 from ._constants import PaymentStatus
-from ._errors import APayGateError
+from ._errors import NetworkError
 from ._types import (
     InitPaymentAnswer,
     Payment,
@@ -149,7 +149,11 @@ class AsyncClient(_Base):
                     return response.json()
                 error = _error_from(response)
             except httpx.TransportError as exc:
-                error = APayGateError(status=0, code="network_error", message=str(exc) or repr(exc))
+                error = NetworkError(
+                    status=0,
+                    code="network_error",
+                    message=f"{type(exc).__name__}: {exc}" if str(exc) else repr(exc),
+                )
             delay = self._delay(attempt, error)
             if delay is None:
                 raise error

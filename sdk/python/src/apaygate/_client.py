@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import httpx
 
 from ._constants import PaymentStatus
-from ._errors import APayGateError
+from ._errors import APayGateError, NetworkError, error_class
 from ._types import (
     InitPaymentAnswer,
     Payment,
@@ -48,23 +48,31 @@ def parse_retry_after(value: str | None) -> float | None:
 
 def _error_from(response: httpx.Response) -> APayGateError:
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    request_id = response.headers.get("X-Request-ID")
     try:
         data = response.json()
     except ValueError:
         data = None
     if isinstance(data, dict) and isinstance(data.get("code"), str):
-        return APayGateError(
+        code = data["code"]
+        return error_class(status=response.status_code, code=code)(
             status=response.status_code,
-            code=data["code"],
+            code=code,
             message=str(data.get("message", "")),
             errors=data.get("errors") or {},
             retry_after=retry_after,
+            request_id=request_id,
         )
-    return APayGateError(
+    kind = "HTML page" if "html" in response.headers.get("Content-Type", "") else "body"
+    return error_class(status=response.status_code, code="unexpected_response")(
         status=response.status_code,
         code="unexpected_response",
-        message=f"HTTP {response.status_code}: {response.text[:200]}",
+        message=(
+            f"HTTP {response.status_code} with a non-JSON {kind} from {response.request.url}: "
+            "is base_url the gateway's address?"
+        ),
         retry_after=retry_after,
+        request_id=request_id,
     )
 
 
@@ -310,7 +318,11 @@ class Client(_Base):
                     return response.json()
                 error = _error_from(response)
             except httpx.TransportError as exc:
-                error = APayGateError(status=0, code="network_error", message=str(exc) or repr(exc))
+                error = NetworkError(
+                    status=0,
+                    code="network_error",
+                    message=f"{type(exc).__name__}: {exc}" if str(exc) else repr(exc),
+                )
             delay = self._delay(attempt, error)
             if delay is None:
                 raise error

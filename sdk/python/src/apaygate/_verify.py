@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -9,7 +11,6 @@ from datetime import datetime, timezone
 from typing import Any, Union
 
 from standardwebhooks import Webhook, WebhookVerificationError
-from standardwebhooks.webhooks import EmptyWebhookSecretError
 
 from ._constants import PaymentStatus, PostbackEvent
 from ._errors import PostbackVerificationError
@@ -43,6 +44,45 @@ def _enum_or_str(enum: type, value: str) -> Any:
         return value
 
 
+SIGNATURE_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
+# Standard Webhooks' tolerance: a postback signed longer ago (or ahead) than this is refused.
+TIMESTAMP_TOLERANCE_SECONDS = 5 * 60
+
+
+def _check_headers(lowered: Mapping[str, str]) -> None:
+    """Refuse, in words, what the library would refuse with a terse or cryptic message."""
+    missing = [name for name in SIGNATURE_HEADERS if not lowered.get(name)]
+    if missing:
+        raise PostbackVerificationError(
+            f"missing header {', '.join(missing)}: pass the request's headers as received"
+        )
+    try:
+        signed_at = int(lowered["webhook-timestamp"])
+    except ValueError:
+        raise PostbackVerificationError(
+            f"malformed webhook-timestamp {lowered['webhook-timestamp'][:40]!r}: "
+            "expected unix seconds"
+        ) from None
+    skew = datetime.now(tz=timezone.utc).timestamp() - signed_at
+    if abs(skew) > TIMESTAMP_TOLERANCE_SECONDS:
+        when = f"{int(skew)} s ago" if skew > 0 else f"{int(-skew)} s in the future"
+        raise PostbackVerificationError(
+            f"stale timestamp: signed {when}, more than {TIMESTAMP_TOLERANCE_SECONDS} s "
+            "from this machine's clock (a replay, or a clock that is off)"
+        )
+    for item in lowered["webhook-signature"].split():
+        version, _, value = item.partition(",")
+        if version == "v1" and value:
+            try:
+                base64.b64decode(value, validate=True)
+            except (ValueError, binascii.Error):
+                continue
+            return
+    raise PostbackVerificationError(
+        "malformed signature: webhook-signature holds no 'v1,<base64>' item"
+    )
+
+
 def verify_postback(
     *,
     body: bytes | str,
@@ -60,22 +100,37 @@ def verify_postback(
     secrets = [secret] if isinstance(secret, str) else list(secret)
     if not secrets:
         raise ValueError("verify_postback: a secret is required")
-    try:
-        text = body.decode("utf-8") if isinstance(body, (bytes, bytearray)) else body
-    except UnicodeDecodeError:
-        # Standard Webhooks signs text: bytes that are not UTF-8 carry no valid signature.
-        raise PostbackVerificationError("body is not UTF-8") from None
-    last: Exception | None = None
+    if isinstance(body, (bytes, bytearray)):
+        try:
+            text = bytes(body).decode("utf-8")
+        except UnicodeDecodeError:
+            # Standard Webhooks signs text: bytes that are not UTF-8 were not signed by us.
+            raise PostbackVerificationError("body is not UTF-8 text") from None
+    else:
+        text = body
+    _check_headers(lowered)
+    webhooks = []
     for one in secrets:
         try:
-            Webhook(one).verify(text, lowered, json_parse=False)
+            webhooks.append(Webhook(one))
+        except Exception:  # the library's own errors (empty secret) and base64's
+            raise PostbackVerificationError(
+                "verify_postback: the secret is not a whsec_... secret (copy it whole from the "
+                "portal's Developers page)"
+            ) from None
+    for webhook in webhooks:
+        try:
+            webhook.verify(text, lowered, json_parse=False)
             break
-        # ValueError covers bad base64 (binascii.Error), a malformed signature list and
-        # text that cannot be encoded; an empty secret is refused, not a crash.
-        except (WebhookVerificationError, EmptyWebhookSecretError, ValueError) as exc:
-            last = exc
+        except (WebhookVerificationError, ValueError, binascii.Error):
+            continue
     else:
-        raise PostbackVerificationError(str(last) or "no signature matches") from None
+        count = len(lowered["webhook-signature"].split())
+        raise PostbackVerificationError(
+            f"no matching signature: none of the {count} signature(s) in webhook-signature "
+            f"matches this body with the {len(webhooks)} secret(s) given (a wrong secret, or a "
+            "body changed after it was signed: pass the raw body, not re-serialised JSON)"
+        )
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):

@@ -841,9 +841,9 @@ export interface components {
             reviewReason?: string;
         };
         /**
-         * @description * `pending` - Pending
-         *     * `succeeded` - Succeeded
-         *     * `failed` - Failed
+         * @description * `pending` - Sending
+         *     * `succeeded` - Delivered
+         *     * `failed` - Not delivered
          * @enum {string}
          */
         PostbackDeliveryStatus: "pending" | "succeeded" | "failed";
