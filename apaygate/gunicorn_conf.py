@@ -10,9 +10,10 @@ a thread that shoppers or providers need. Figures: bench/ and ARCHITECTURE.md.
 Environment: PORT (8000), WEB_CONCURRENCY (worker processes; default: one per core),
 WEB_THREADS (general pool per process, 8), WEB_PROVIDER_THREADS (provider-bound pool per
 process, 32), WEB_TIMEOUT (seconds a worker may stay silent before it is restarted),
-WEB_BIND. Each pool thread keeps one PostgreSQL connection (CONN_MAX_AGE): plan
-max_connections for WEB_CONCURRENCY x (WEB_THREADS + WEB_PROVIDER_THREADS) plus the
-Celery worker's threads.
+WEB_BIND; each pool's queue bound and queue-time budget (WEB_*_QUEUE_MAX, WEB_*_QUEUE_BUDGET:
+past them a request is answered 503 at once, apaygate/pools.py). PostgreSQL connections come
+from a pool of at most DATABASE_POOL_MAX_SIZE per process, not one per thread: the
+max_connections formula is in deploy/README.md.
 """
 
 from __future__ import annotations

@@ -213,6 +213,7 @@ def _wait_until_settled(payment: Payment) -> Payment:
         time.monotonic() + settings.PROVIDER_CONNECT_TIMEOUT + settings.PROVIDER_READ_TIMEOUT + 2
     )
     while payment.status == PaymentStatus.CREATED and time.monotonic() < deadline:
+        connection_release()  # a pooled connection is not held while this request sleeps
         time.sleep(IN_FLIGHT_POLL_SECONDS)
         payment.refresh_from_db()
     if payment.status == PaymentStatus.CREATED:
