@@ -10,13 +10,15 @@ It starts the stack bench_gateway.py measures (bench/processes.py: the productio
 command, a provider stub answering every invoice after 200 ms, the Celery worker and beat
 with their production commands), then, at the same time:
 - 512 clients, each on its own keep-alive connection, send init-payments one after another
-  (closed loop: a client sends its next request when the last one is answered, and does
-  not wait out a 503's Retry-After: the worst case), for BENCH_OVERLOAD_SECONDS;
+  (closed loop: a client sends its next request when the last one is answered), for
+  BENCH_OVERLOAD_SECONDS;
 - shoppers follow redirects (KV hits) paced at 200/s on 4 connections (wrk);
 - PostgreSQL's client connections to the bench database are counted every 50 ms
   (pg_stat_activity), for the peak.
-It prints each figure beside its target (issue 19) and merges its row into
-bench/results.json, as bench_bigquery.py does, with the machine's load average.
+It runs twice: clients that retry a 503 at once (the worst case), then clients that wait
+the Retry-After it names, as the SDKs do. For each it prints every figure beside its
+target (issue 19) with the machine's load average, and merges its row into
+bench/results.json, as bench_bigquery.py does.
 """
 
 from __future__ import annotations
@@ -64,8 +66,14 @@ class Tally:
         self.numbers = itertools.count(time.time_ns() // 1000)  # unique payment ids
 
 
-async def _client(host: str, port: int, request: bytes, until: float, tally: Tally) -> None:
-    """One keep-alive connection sending init-payments back to back until `until`."""
+async def _client(
+    host: str, port: int, request: bytes, until: float, tally: Tally, *, wait_retry_after: bool
+) -> None:
+    """One keep-alive connection sending init-payments back to back until `until`.
+
+    With `wait_retry_after`, a 503 is followed by the wait its Retry-After asks for, as the
+    SDKs do (sdk/typescript/src/client.ts); without, the next request goes at once.
+    """
     reader = writer = None
     while time.monotonic() < until:
         started = time.monotonic()
@@ -73,7 +81,9 @@ async def _client(host: str, port: int, request: bytes, until: float, tally: Tal
             if writer is None:
                 reader, writer = await asyncio.open_connection(host, port)
             writer.write(request.replace(b"{n}", f"{next(tally.numbers):019d}".encode()))
-            status, body, close = await asyncio.wait_for(_response(reader), CLIENT_TIMEOUT_S)
+            status, body, close, retry_after = await asyncio.wait_for(
+                _response(reader), CLIENT_TIMEOUT_S
+            )
         except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
             tally.unanswered += 1
             if writer is not None:
@@ -86,11 +96,13 @@ async def _client(host: str, port: int, request: bytes, until: float, tally: Tal
         if close:
             writer.close()
             reader = writer = None
+        if wait_retry_after and status == 503:
+            await asyncio.sleep(min(retry_after, max(until - time.monotonic(), 0)))
     if writer is not None:
         writer.close()
 
 
-async def _response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
+async def _response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool, float]:
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split(" ", 2)[1])
@@ -99,7 +111,8 @@ async def _response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
     body = await reader.readexactly(int(headers.get("content-length", "0")))
-    return status, body, headers.get("connection", "").lower() == "close"
+    close = headers.get("connection", "").lower() == "close"
+    return status, body, close, float(headers.get("retry-after", "0") or 0)
 
 
 def _init_request(stack: Stack, host: str) -> bytes:
@@ -112,7 +125,7 @@ def _init_request(stack: Stack, host: str) -> bytes:
     ).encode()
 
 
-def overload(stack: Stack) -> Tally:
+def overload(stack: Stack, *, wait_retry_after: bool) -> Tally:
     """IN_FLIGHT closed-loop clients for SECONDS; every answer and its latency."""
     split = urlsplit(stack.gateway_url)
     request = _init_request(stack, split.netloc)
@@ -121,7 +134,17 @@ def overload(stack: Stack) -> Tally:
     async def run() -> None:
         until = time.monotonic() + SECONDS
         await asyncio.gather(
-            *(_client(split.hostname, split.port, request, until, tally) for _ in range(IN_FLIGHT))
+            *(
+                _client(
+                    split.hostname,
+                    split.port,
+                    request,
+                    until,
+                    tally,
+                    wait_retry_after=wait_retry_after,
+                )
+                for _ in range(IN_FLIGHT)
+            )
         )
 
     asyncio.run(run())
@@ -202,7 +225,7 @@ def summarize(tally: Tally, shoppers: dict, peak: int, load: tuple[float, ...]) 
 
 def print_row(row: dict, describe: str) -> None:
     print(f"\n{describe}")
-    print(f"{ROW_NAME}, {row['seconds']:.0f} s, closed loop (503s retried at once)")
+    print(f"{row['name']}: {row['seconds']:.0f} s, closed loop")
     print(f"load average during the run: {row['load_average']}")
     lines = [
         ("answered within 2 s (503s count)", f"{row['within_2s_share']:.2%}",
@@ -223,15 +246,33 @@ def print_row(row: dict, describe: str) -> None:
           f"unanswered {row['unanswered']})")  # fmt: skip
 
 
-def results_merge(row: dict) -> None:
-    """Put our row into bench/results.json, replacing only a previous row of ours."""
+def results_merge(rows: list[dict]) -> None:
+    """Put our rows into bench/results.json, replacing only previous rows of ours."""
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"rows": []}
-    results["rows"] = [r for r in results.get("rows", []) if r.get("name") != ROW_NAME] + [row]
+    kept = [r for r in results.get("rows", []) if not r.get("name", "").startswith(ROW_NAME)]
+    results["rows"] = kept + rows
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+
+
+# The two ways a client may meet a 503: retry at once (the worst case), or wait the
+# Retry-After it names, as the SDKs do. Each is a phase of its own, with its own row.
+PHASES = (("clients retry at once", False), ("clients wait Retry-After, as the SDKs", True))
+
+
+def phase(stack: Stack, hits: list[str], *, wait_retry_after: bool) -> tuple[Tally, dict, int]:
+    """One overload run with shoppers beside it; the answers, the shoppers, the peak."""
+    shoppers_script = wrk.lua_paths(hits, think_ms=paced(200, 4))
+    with PeakConnections() as peak:
+        tally, shoppers = concurrently(
+            lambda: overload(stack, wait_retry_after=wait_retry_after),
+            lambda: wrk.run(stack.gateway_url, shoppers_script, connections=4, seconds=SECONDS),
+        )
+    return tally, shoppers, peak.peak
 
 
 def main() -> None:
     stack = Stack(root=ROOT)
+    rows: list[dict] = []
     try:
         stack.prepare()
         stack.start_web()
@@ -240,22 +281,18 @@ def main() -> None:
         stack.expect_status("GET", hits[0], 302)
         stack.expect_status("POST", "/api/v1/init-payment", 201, **stack.init_request())
         wrk.run(stack.gateway_url, stack.init_script(), connections=64, seconds=2)  # warm-up
-        shoppers_script = wrk.lua_paths(hits, think_ms=paced(200, 4))
-        with PeakConnections() as peak:
-            tally, shoppers = concurrently(
-                lambda: overload(stack),
-                lambda: wrk.run(stack.gateway_url, shoppers_script, connections=4,
-                                seconds=SECONDS),
-            )  # fmt: skip
-        load = os.getloadavg()
-        row = summarize(tally, shoppers, peak.peak, load)
+        for label, wait_retry_after in PHASES:
+            tally, shoppers, peak = phase(stack, hits, wait_retry_after=wait_retry_after)
+            row = summarize(tally, shoppers, peak, os.getloadavg())
+            rows.append({**row, "name": f"{ROW_NAME}, {label}"})
     finally:
         stack.stop()
         print(stack.log_tail())
-    print_row(row, stack.describe())
+    for row in rows:
+        print_row(row, stack.describe())
     if "--no-results" not in sys.argv:
-        results_merge(row)
-        print("merged the overload row into bench/results.json")
+        results_merge(rows)
+        print("merged the overload rows into bench/results.json")
 
 
 if __name__ == "__main__":
