@@ -63,6 +63,7 @@ class Tally:
         self.answers: list[tuple[int, float]] = []
         self.unanswered = 0
         self.overloaded = 0  # 503s whose body is the `overloaded` error (shed)
+        self.unavailable = 0  # 503 `service_unavailable`: no pooled connection in time
         self.numbers = itertools.count(time.time_ns() // 1000)  # unique payment ids
 
 
@@ -93,6 +94,8 @@ async def _client(
         tally.answers.append((status, time.monotonic() - started))
         if status == 503 and b'"overloaded"' in body:
             tally.overloaded += 1
+        elif status == 503 and b'"service_unavailable"' in body:
+            tally.unavailable += 1
         if close:
             writer.close()
             reader = writer = None
@@ -205,6 +208,7 @@ def summarize(tally: Tally, shoppers: dict, peak: int, load: tuple[float, ...]) 
         "within_2s_share": round(within / max(sent, 1), 4),
         "past_2s_share": round((sent - within) / max(sent, 1), 4),
         "shed_503_share": round(tally.overloaded / max(sent, 1), 4),
+        "db_unavailable_503_share": round(tally.unavailable / max(sent, 1), 4),
         "created_201": len(served),
         "created_rps": round(len(served) / SECONDS, 1),
         "created_p99_ms": round(_quantile(served, 0.99) * 1000, 1),
@@ -232,6 +236,7 @@ def print_row(row: dict, describe: str) -> None:
          f">= {TARGET_WITHIN:.0%}"),
         ("past 2 s or unanswered", f"{row['past_2s_share']:.2%}", f"<= {TARGET_PAST:.0%}"),
         ("shed (503 overloaded)", f"{row['shed_503_share']:.2%}", "- (a quick 503 counts)"),
+        ("503 service_unavailable (pool wait)", f"{row['db_unavailable_503_share']:.2%}", "-"),
         ("payments created", f"{row['created_rps']} rps, p99 {row['created_p99_ms']} ms", "-"),
         ("shoppers' redirects meanwhile, p99", f"{row['shopper_redirect_p99_ms']} ms",
          f"<= {TARGET_SHOPPER_P99_MS:.0f} ms"),
