@@ -23,7 +23,8 @@ import os
 
 bind = os.environ.get("WEB_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
-worker_class = "uvicorn.workers.UvicornWorker"
+# uvicorn's worker, leaving the client address alone (apaygate/web_worker.py).
+worker_class = "apaygate.web_worker.Worker"
 timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
 graceful_timeout = 20
 keepalive = 5

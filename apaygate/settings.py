@@ -193,6 +193,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("SHOPPER_EVENTS_DRAIN_INTERVAL", default=1.0),
         "options": {"expires": 10},
     },
+    # Closes payments left `created` by an init request that died (payments/reconcile.py).
+    "reconcile-created-payments": {
+        "task": "payments.reconcile_created",
+        "schedule": env.float("INIT_RECONCILE_INTERVAL", default=15.0),
+        "options": {"expires": 60},
+    },
     "expire-stale-payments": {
         "task": "payments.expire_stale",
         "schedule": env.float("EXPIRY_INTERVAL", default=60.0),
@@ -288,6 +294,12 @@ PROVIDER_QUEUE_TIMEOUT = env.float("PROVIDER_QUEUE_TIMEOUT", default=0.5)
 PROVIDER_BREAKER_FAILURES = env.int("PROVIDER_BREAKER_FAILURES", default=5)
 PROVIDER_BREAKER_RESET = env.float("PROVIDER_BREAKER_RESET", default=10.0)
 PROVIDER_PROBE_TIMEOUT = env.float("PROVIDER_PROBE_TIMEOUT", default=0.8)  # the probe's timeouts
+# A payment still `created` this many seconds past the provider's queue, connect and read
+# timeouts has no live request behind it: the reconciler closes it (payments/reconcile.py).
+INIT_RECONCILE_MARGIN = env.float("INIT_RECONCILE_MARGIN", default=10.0)
+# A merchant routed to several providers: every try of one init-payment (failover) fits in
+# this many seconds, so the merchant has its answer within about 3 s (payments/routing.py).
+PROVIDER_FAILOVER_BUDGET = env.float("PROVIDER_FAILOVER_BUDGET", default=2.5)
 
 # Seconds a pending payment (and its KV entry) lives before it expires.
 PAYMENT_TTL = env.int("PAYMENT_TTL", default=24 * 3600)
@@ -311,6 +323,13 @@ POSTBACK_ATTEMPT_LEASE = env.float("POSTBACK_ATTEMPT_LEASE", default=2 * POSTBAC
 # How long a delivery handed to the broker is left alone before a poller (or beat) takes it:
 # the wait of a message the broker lost. Short is safe: an attempt claims its row again.
 POSTBACK_QUEUE_LEASE = env.float("POSTBACK_QUEUE_LEASE", default=10.0)
+# Each relay heartbeats this often; one silent for POSTBACK_CLAIMER_STALE is taken for dead
+# and its claims are given back at once instead of after their lease (payments/delivery/claim.py).
+POSTBACK_CLAIMER_HEARTBEAT = env.float("POSTBACK_CLAIMER_HEARTBEAT", default=2.0)
+POSTBACK_CLAIMER_STALE = env.float("POSTBACK_CLAIMER_STALE", default=10.0)
+# A stopping worker's relay waits this long for attempts on the wire, then gives back what
+# it still holds (due now) and exits: short enough for honcho's and docker's 10 s.
+POSTBACK_STOP_GRACE = env.float("POSTBACK_STOP_GRACE", default=3.0)
 
 # Analytics.
 BIGQUERY_PROJECT = env.str("BIGQUERY_PROJECT", default="")
@@ -361,6 +380,10 @@ WEB_PROVIDER_QUEUE_BUDGET = env.float("WEB_PROVIDER_QUEUE_BUDGET", default=1.0)
 WEB_THREADS = env.int("WEB_THREADS", default=8)
 WEB_QUEUE_MAX = env.int("WEB_QUEUE_MAX", default=32)
 WEB_QUEUE_BUDGET = env.float("WEB_QUEUE_BUDGET", default=1.0)
+# Read by scripts/serve.sh shopper (the shopper process class), listed here for the reference.
+SHOPPER_PORT = env.int("SHOPPER_PORT", default=8001)
+SHOPPER_CONCURRENCY = env.int("SHOPPER_CONCURRENCY", default=2)
+SHOPPER_THREADS = env.int("SHOPPER_THREADS", default=8)
 # A Celery worker serves its own metrics on this port (0: not served); private network only.
 WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
 
@@ -409,8 +432,10 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "axes/locked_out.html"
-# Client IP: REMOTE_ADDR. Behind a proxy, install django-ipware and set its proxy count.
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0) or None
+# The client address a lock is keyed on: the socket's peer, or behind N trusted reverse
+# proxies the Nth address from the right of X-Forwarded-For (apaygate/login_throttle.py).
+AXES_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "apaygate.login_throttle.client_address"
 
 # The demo shop at /demo/ (only while the sandbox is on) calls the API with this test token;
 # `make run` creates it and keeps it in .run/demo-token.

@@ -41,6 +41,9 @@ class Stack:
         self.ports = {name: PORT_BASE + i for i, name in enumerate(("gw", "raw", "prov", "merch"))}
         self.gateway_url = f"http://127.0.0.1:{self.ports['gw']}"
         self.raw_url = f"http://127.0.0.1:{self.ports['raw']}"
+        # Where the redirect rows send shoppers (`/integration/pay`): one variable, so a
+        # process class of its own for shoppers can be measured by pointing it there.
+        self.shopper_url = os.environ.get("BENCH_SHOPPER_URL", "") or self.gateway_url
         self.merchant_url = f"http://127.0.0.1:{self.ports['merch']}/postback"
         self.web_workers = int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 2))
         self.worker_concurrency = int(os.environ.get("CELERY_WORKER_CONCURRENCY", "64"))
@@ -98,7 +101,9 @@ class Stack:
             slug="bench-bansky", provider="bansky"
         )
         self.merchant = merchant
-        self.token = api_token_issue(merchant=merchant, mode="live", label="bench")[1]
+        token, self.token = api_token_issue(merchant=merchant, mode="live", label="bench")
+        # The raw app (bench/raw.py) writes its payments as this merchant and token.
+        self.env["RAW_MERCHANT_ID"], self.env["RAW_TOKEN_ID"] = str(merchant.pk), str(token.pk)
         import redis
 
         redis.Redis.from_url(REDIS_URL).set("raw:target", "https://pay.bansky.example/p/raw")
@@ -185,10 +190,12 @@ class Stack:
 
     # --- processes -------------------------------------------------------------------
 
-    def _start(self, name: str, args: list[str], ready_url: str | None = None) -> None:
+    def _start(
+        self, name: str, args: list[str], ready_url: str | None = None, cwd: Path | None = None
+    ) -> None:
         log = (self.tmp / f"{name}.log").open("w")
         process = subprocess.Popen(
-            args, cwd=self.root, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            args, cwd=cwd or self.root, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
         self.processes.append((name, process))
@@ -206,18 +213,21 @@ class Stack:
                 time.sleep(0.2)
         raise SystemExit(f"{name} did not start")
 
-    def _web(self, name: str, app: str, port: int, ready_path: str) -> None:
+    def _web(
+        self, name: str, app: str, port: int, ready_path: str, cwd: Path | None = None
+    ) -> None:
         """The production web command (scripts/serve.sh web), on a loopback port."""
         self.env["WEB_BIND"] = f"127.0.0.1:{port}"
         args = [str(self.bin / "gunicorn"), app, "-c", "apaygate/gunicorn_conf.py"]
         if SERVER != "asgi":
-            app = {"apaygate.asgi:application": "apaygate.wsgi", "bench.stubs:raw_app":
+            # (The WSGI raw app has the KV-hit baseline only.)
+            app = {"apaygate.asgi:application": "apaygate.wsgi", "bench.raw:app":
                    "bench.stubs:raw_wsgi"}[app]  # fmt: skip
             args = [str(self.bin / "gunicorn"), app, "--bind", f"127.0.0.1:{port}",
                     "--workers", str(self.web_workers), "--access-logfile", "-"]  # fmt: skip
             if SERVER == "gthread":
                 args += ["--threads", os.environ.get("WEB_THREADS", "32")]
-        self._start(name, args, f"http://127.0.0.1:{port}{ready_path}")
+        self._start(name, args, f"http://127.0.0.1:{port}{ready_path}", cwd)
 
     def start_web(self) -> None:
         for name, app, delay in (("prov", "provider_app", 200), ("merch", "merchant_app", 100)):
@@ -238,7 +248,7 @@ class Stack:
             ]
             self._start(name, [*args, "--log-level", "warning", "--no-access-log"],
                         f"http://127.0.0.1:{self.ports[name]}/stats")  # fmt: skip
-        self._web("raw", "bench.stubs:raw_app", self.ports["raw"], "/r")
+        self._web("raw", "bench.raw:app", self.ports["raw"], "/r")
         self._web("gw", "apaygate.asgi:application", self.ports["gw"], "/integration/pay?id=x")
 
     def restart_gateway(self) -> None:
@@ -292,12 +302,16 @@ class Stack:
         return {"events": waiting, "seconds": round(seconds, 1), "left": client.xlen(key)}
 
     def gateway_cpu_seconds(self) -> float:
-        """CPU time (user + system) used so far by the gateway's processes (Linux /proc).
+        return self.cpu_seconds("gw")
+
+    def cpu_seconds(self, name: str) -> float:
+        """CPU time (user + system) used so far by one server's processes (Linux /proc):
+        `gw` the gateway, `raw` the raw baseline app.
 
         On a shared machine the rates swing with the neighbours' load; the gateway's own
         CPU per request does much less, so the rows report it beside the rates.
         """
-        _name, master = next(item for item in self.processes if item[0] == "gw")
+        _name, master = next(item for item in self.processes if item[0] == name)
         ticks = 0
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
@@ -309,14 +323,16 @@ class Stack:
                 ticks += int(fields[11]) + int(fields[12])
         return ticks / os.sysconf("SC_CLK_TCK")
 
-    def expect_status(self, method: str, path: str, status: int, **kwargs) -> None:
+    def expect_status(
+        self, method: str, path: str, status: int, *, base: str | None = None, **kwargs
+    ) -> None:
         """Fail the run if one request of a row's kind is not answered `status`.
 
         wrk counts only 4xx/5xx as errors: a row whose requests all got an unexpected
         3xx (or a 200 instead of a 302) would otherwise be measured and printed as if fine.
         """
         response = requests.request(
-            method, f"{self.gateway_url}{path}", allow_redirects=False, timeout=10, **kwargs
+            method, f"{base or self.gateway_url}{path}", allow_redirects=False, timeout=10, **kwargs
         )
         if response.status_code != status:
             raise SystemExit(

@@ -15,8 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from payments.audit import audit_record
-from payments.delivery.attempts import AttemptResult, delivery_send_test
+from payments.delivery.send import AttemptResult, delivery_send_test
 from payments.models import ApiToken, Merchant, TokenMode
+from payments.routing import Route, RoutingError, merchant_routes, routes_parse
 from payments.tokens import (
     DISPLAY_PREFIX_LENGTH,
     display_prefix,
@@ -41,13 +42,48 @@ def _merchant_target(merchant: Merchant) -> str:
     return f"merchant:{merchant.slug}"
 
 
+def _routes_read(routes: list[str] | list[Route]) -> list[Route]:
+    """Routes from lines (`bansky currency=EUR`) or built ones; a MerchantError if wrong."""
+    try:
+        if all(isinstance(r, Route) for r in routes):
+            if not routes:
+                raise RoutingError("a merchant needs at least one provider")
+            return list(routes)  # type: ignore[arg-type]
+        return routes_parse(routes)  # type: ignore[arg-type]
+    except RoutingError as exc:
+        raise MerchantError(str(exc)) from exc
+
+
+def _routing_json(routes: list[Route]) -> list[dict]:
+    """What `Merchant.routing` stores: nothing for one unconditional route (as before)."""
+    if len(routes) == 1 and routes[0] == Route(routes[0].provider):
+        return []
+    return [r.as_json() for r in routes]
+
+
 @transaction.atomic
 def merchant_create(
-    *, slug: str, name: str, provider: str, actor: str = SYSTEM_ACTOR, **fields: Any
+    *,
+    slug: str,
+    name: str,
+    provider: str = "",
+    routes: list[str] | list[Route] | None = None,
+    actor: str = SYSTEM_ACTOR,
+    **fields: Any,
 ) -> Merchant:
-    """Create a merchant with a fresh postback secret (never typed in by anyone)."""
-    if provider not in PROVIDERS:
-        raise MerchantError(f"unknown provider {provider!r}; choose one of: {', '.join(PROVIDERS)}")
+    """Create a merchant with a fresh postback secret (never typed in by anyone).
+
+    `routes` (in order, e.g. `["tele", "bansky"]`) routes it to several providers;
+    `provider` alone is the one-provider merchant.
+    """
+    if routes is None:
+        if provider not in PROVIDERS:
+            raise MerchantError(
+                f"unknown provider {provider!r}; choose one of: {', '.join(PROVIDERS)}"
+            )
+        routes = [provider]
+    parsed = _routes_read(routes)
+    provider = parsed[0].provider
     if Merchant.objects.filter(slug=slug).exists():
         raise MerchantError(f"a merchant with slug {slug!r} already exists")
     extra = {k: v for k, v in fields.items() if k in MERCHANT_EDITABLE_FIELDS}
@@ -55,17 +91,46 @@ def merchant_create(
         slug=slug,
         name=name,
         provider=provider,
+        routing=_routing_json(parsed),
         postback_secret=postback_secret_generate(),
         **extra,
     )
+    changes = {"name": name, "provider": provider, **{k: str(v) for k, v in extra.items()}}
+    if merchant.routing:
+        changes["routing"] = [r.as_line() for r in parsed]
     audit_record(
-        actor=actor,
-        action="merchant.create",
-        target=_merchant_target(merchant),
-        changes={"name": name, "provider": provider, **{k: str(v) for k, v in extra.items()}},
+        actor=actor, action="merchant.create", target=_merchant_target(merchant), changes=changes
     )
     logger.info("merchant created: %s (provider %s)", slug, provider)
     return merchant
+
+
+@transaction.atomic
+def merchant_routing_set(
+    *, merchant: Merchant, routes: list[str] | list[Route], actor: str
+) -> Merchant:
+    """Replace the merchant's ordered provider routes; its `provider` becomes the first.
+
+    Each route is a provider with optional rules (`bansky currency=EUR,USD type=fiat
+    amount=10..5000`); see payments/routing.py. Audited with the old and new lists.
+    """
+    parsed = _routes_read(routes)
+    locked = Merchant.objects.select_for_update().get(pk=merchant.pk)
+    old = [r.as_line() for r in merchant_routes(locked)]
+    new = [r.as_line() for r in parsed]
+    if old == new:
+        return locked
+    locked.routing = _routing_json(parsed)
+    locked.provider = parsed[0].provider
+    locked.save(update_fields=["routing", "provider", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="merchant.routing",
+        target=_merchant_target(locked),
+        changes={"routing": {"old": old, "new": new}},
+    )
+    logger.info("merchant %s routed to %s", locked.slug, ", ".join(r.provider for r in parsed))
+    return locked
 
 
 @transaction.atomic
@@ -84,6 +149,10 @@ def merchant_update(*, merchant: Merchant, changes: dict[str, Any], actor: str) 
         return locked
     if "provider" in changes and changes["provider"] not in PROVIDERS:
         raise MerchantError(f"unknown provider {changes['provider']!r}")
+    if "provider" in changes and locked.routing:
+        raise MerchantError(
+            "this merchant is routed to several providers: change its routing instead"
+        )
     for name, value in changes.items():
         setattr(locked, name, value)
     locked.save(update_fields=[*diff, "updated_at"])

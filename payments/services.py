@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -23,21 +23,30 @@ from payments.audit import event_record
 from payments.currencies import TELE_USD
 from payments.errors import ApiError
 from payments.kv import BreakerAnnouncements, kv_store
-from payments.models import EventType, ExchangeRate, Merchant, Payment, PaymentStatus
+from payments.models import EventType, Merchant, Payment, PaymentStatus
+from payments.reconcile import (
+    INTERRUPTED_CODE,
+    payment_close_interrupted,
+    payment_created_is_abandoned,
+)
+from payments.retries import payment_replay_decide
+from payments.routing import RoutePlan, invoice_create_routed, route_candidates, route_plan
 from payments.state import payment_transition_unlocked
 from payments.tokens import payment_id_generate
-from providers.base import InvoiceRequest, ProviderError
-from providers.breaker import breakers_share_open_state, provider_call
-from providers.registry import SANDBOX, get_provider
+from providers.base import ProviderError
+from providers.breaker import breakers_share_open_state
+from providers.registry import get_provider
 
 logger = logging.getLogger(__name__)
 
 # How the provider's failure shows to the merchant.
-PROVIDER_ERROR_STATUS = {"refused": 502, "unavailable": 503, "timeout": 504}
+PROVIDER_ERROR_STATUS = {"refused": 502, "unavailable": 503, "timeout": 504, "interrupted": 502}
 PROVIDER_ERROR_CODE = {
     "refused": "provider_refused",
     "unavailable": "provider_unavailable",
     "timeout": "provider_timeout",
+    # The init request died mid-call; closed by payments/reconcile.py.
+    "interrupted": INTERRUPTED_CODE,
 }
 # A concurrent duplicate waits this long for the first request's provider call.
 IN_FLIGHT_POLL_SECONDS = 0.05
@@ -57,29 +66,6 @@ def wrapper_url(payment: Payment) -> str:
     return f"{settings.PUBLIC_BASE_URL}/integration/pay?id={payment.public_id}"
 
 
-def gateway_urls(payment_id: str, provider_key: str) -> dict[str, str]:
-    """Our own success/error/postback URLs, which the provider sees instead of the merchant's."""
-    base = settings.PUBLIC_BASE_URL
-    return {
-        "success_url": f"{base}/integration/success?id={payment_id}",
-        "error_url": f"{base}/integration/error?id={payment_id}",
-        "postback_url": f"{base}/api/payment-verify/{provider_key}",
-    }
-
-
-def exchange_rate_current(*, currency: str) -> Decimal | None:
-    """Return the newest TUSD rate for `currency` (1 for TUSD itself), or None."""
-    if currency == TELE_USD:
-        return Decimal(1)
-    rate = (
-        ExchangeRate.objects.filter(currency=currency)
-        .order_by("-created_at", "-pk")
-        .values_list("rate_to_tusd", flat=True)
-        .first()
-    )
-    return rate
-
-
 def request_fingerprint(data: dict) -> str:
     """Hash the canonical request so a replay with different fields can be told apart.
 
@@ -93,7 +79,8 @@ def request_fingerprint(data: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _resolve_currency(*, merchant: Merchant, data: dict) -> dict:
+def _resolve_currency(*, merchant: Merchant, data: dict) -> tuple[dict, list[str]]:
+    """Fill the default currency, check the request against the merchant, pick candidates."""
     provider = get_provider(merchant.provider)
     errors: dict[str, list[str]] = {}
     if not data.get("currency"):
@@ -103,10 +90,10 @@ def _resolve_currency(*, merchant: Merchant, data: dict) -> dict:
                 errors["type"] = ["TeleUSD (the default currency) is fiat."]
         else:
             errors["currency"] = ["This field is required for this merchant."]
-    elif data["currency"] == TELE_USD and merchant.provider not in {"tele", SANDBOX}:
-        errors["currency"] = ["TeleUSD is only available with Tele.Store."]
-    if provider.requires_email and not data.get("customerEmail"):
-        errors["customerEmail"] = ["This field is required for this merchant's provider."]
+    # The merchant's routes that take this payment, minus providers that cannot (TUSD
+    # outside Tele, no e-mail for Bansky): payments/routing.py.
+    candidates, provider_errors = route_candidates(merchant=merchant, data=data)
+    errors.update(provider_errors)
     hosts = merchant.return_hosts
     if hosts:
         from urllib.parse import urlsplit
@@ -118,37 +105,28 @@ def _resolve_currency(*, merchant: Merchant, data: dict) -> dict:
         raise ApiError(
             code="validation_error", message="The request has invalid fields.", errors=errors
         )
-    return data
-
-
-def _provider_amount(
-    *, provider_key: str, amount: Decimal, currency: str
-) -> tuple[Decimal | None, Decimal | None]:
-    """Convert to the provider's billing currency (Tele: TUSD), rounding half up to cents."""
-    billing = get_provider(provider_key).billing_currency
-    if not billing:
-        return None, None
-    rate = exchange_rate_current(currency=currency)
-    if rate is None:
-        raise ApiError(
-            code="exchange_rate_missing",
-            message=f"No exchange rate from {currency} to TUSD is set; ask the gateway to add one.",
-            errors={"currency": [f"No TUSD rate for {currency}."]},
-        )
-    return (amount * rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), rate
+    return data, candidates
 
 
 def payment_init(
-    *, merchant: Merchant, token, is_test: bool, data: dict, idempotency_key: str | None
+    *,
+    merchant: Merchant,
+    token,
+    is_test: bool,
+    data: dict,
+    idempotency_key: str | None,
+    retry_of: Payment | None = None,
 ) -> InitResult:
-    """Validate against the merchant, store, call the provider, and return the payment."""
-    data = _resolve_currency(merchant=merchant, data=dict(data))
+    """Validate against the merchant, store, call the provider, and return the payment.
+
+    `retry_of` is the closed, unpaid attempt this one retries (payments/retries.py).
+    """
+    data, candidates = _resolve_currency(merchant=merchant, data=dict(data))
     # Test tokens always use the sandbox: what is stored (and converted) is what the
-    # provider actually used, never the merchant's live provider.
-    provider_key = SANDBOX if is_test else merchant.provider
-    provider_amount, rate = _provider_amount(
-        provider_key=provider_key, amount=data["amount"], currency=data["currency"]
-    )
+    # provider actually used, never the merchant's live provider. The first candidate is
+    # stored; failover switches the row to the one that takes it (payments/routing.py).
+    plan = route_plan(providers=candidates, is_test=is_test, data=data)
+    first = plan.first
     reference = data.get("id")
     fingerprint = request_fingerprint({**data, "is_test": is_test})
     try:
@@ -158,18 +136,20 @@ def payment_init(
                 merchant=merchant,
                 token=token,
                 is_test=is_test,
-                provider=provider_key,
+                provider=first.provider,
                 merchant_reference=reference,
                 idempotency_key=None if reference else (idempotency_key or None),
                 request_fingerprint=fingerprint,
+                attempt=retry_of.attempt + 1 if retry_of else 1,
+                retry_of=retry_of,
                 customer_email=data.get("customerEmail", ""),
                 customer_name=data.get("customerName", ""),
                 amount=data["amount"],
                 currency=data["currency"],
                 payment_type=data["type"],
-                provider_amount=provider_amount,
-                provider_currency=get_provider(provider_key).billing_currency,
-                exchange_rate=rate,
+                provider_amount=first.provider_amount,
+                provider_currency=first.provider_currency,
+                exchange_rate=first.rate,
                 success_url=data["successUrl"],
                 error_url=data["errorUrl"],
                 postback_url=data.get("postbackUrl", ""),
@@ -180,40 +160,48 @@ def payment_init(
                 payload={"test": is_test, "has_postback": payment.wants_postbacks},
             )
     except IntegrityError:
-        existing = _existing_for_replay(
-            merchant=merchant, is_test=is_test, reference=reference, key=idempotency_key
+        earlier = payment_replay_decide(
+            merchant=merchant,
+            is_test=is_test,
+            reference=reference,
+            key=idempotency_key,
+            data=data,
+            fingerprint=fingerprint,
         )
-        if existing is None:
+        if earlier is None:
             raise
-        if existing.request_fingerprint != fingerprint:
-            raise ApiError(
-                code="idempotency_conflict",
-                status_code=409,
-                message="A payment with this id (or Idempotency-Key) exists with different fields.",
-            ) from None
-        return InitResult(payment=_wait_until_settled(existing), replayed=True)
+        if earlier.retry:
+            return payment_init(
+                merchant=merchant,
+                token=token,
+                is_test=is_test,
+                data=data,
+                idempotency_key=idempotency_key,
+                retry_of=earlier.payment,
+            )
+        return InitResult(payment=_wait_until_settled(earlier.payment), replayed=True)
 
-    return InitResult(payment=_invoice(payment), replayed=False)
-
-
-def _existing_for_replay(
-    *, merchant: Merchant, is_test: bool, reference: str | None, key: str | None
-) -> Payment | None:
-    scope = Payment.objects.filter(merchant=merchant, is_test=is_test)
-    if reference:
-        return scope.filter(merchant_reference=reference).first()
-    if key:
-        return scope.filter(idempotency_key=key).first()
-    return None
+    return InitResult(payment=_invoice(payment, plan), replayed=False)
 
 
 def _wait_until_settled(payment: Payment) -> Payment:
-    """A duplicate that arrives while the first request is still at the provider waits for it."""
+    """A duplicate that arrives while the first request is still at the provider waits for it.
+
+    A payment no live request can still be working on (its request died: see
+    payments/reconcile.py) is closed here and now, so the answer is definite at once
+    rather than a 409 for every retry until the reconciler's next run.
+    """
     deadline = (
         time.monotonic() + settings.PROVIDER_CONNECT_TIMEOUT + settings.PROVIDER_READ_TIMEOUT + 2
     )
     while payment.status == PaymentStatus.CREATED and time.monotonic() < deadline:
-        connection_release()  # a pooled connection is not held while this request sleeps
+        if payment_created_is_abandoned(payment):
+            payment_close_interrupted(payment=payment)
+            payment.refresh_from_db()
+            break
+        # Hold no pooled connection while waiting: the first request needs one to record
+        # its invoice, and twenty waiting duplicates must not starve it.
+        connection_release()
         time.sleep(IN_FLIGHT_POLL_SECONDS)
         payment.refresh_from_db()
     if payment.status == PaymentStatus.CREATED:
@@ -225,27 +213,15 @@ def _wait_until_settled(payment: Payment) -> Payment:
     return payment
 
 
-def _invoice(payment: Payment) -> Payment:
+def _invoice(payment: Payment, plan: RoutePlan) -> Payment:
     """Ask the provider for an invoice, outside any transaction, and record the outcome."""
-    provider = get_provider(payment.provider)
-    urls = gateway_urls(payment.public_id, payment.provider)
-    request = InvoiceRequest(
-        payment_id=payment.public_id,
-        amount=payment.amount,
-        currency=payment.currency,
-        payment_type=payment.payment_type,
-        customer_email=payment.customer_email,
-        customer_name=payment.customer_name,
-        provider_amount=payment.provider_amount,
-        provider_currency=payment.provider_currency,
-        **urls,
-    )
     # The provider may take seconds: hold no pooled database connection meanwhile, so the
     # process's connection budget does not grow with the provider's latency.
     connection_release()
     try:
-        # Under the provider's bulkhead: a concurrency cap and a circuit breaker.
-        invoice = provider_call(payment.provider, lambda: provider.create_invoice(request))
+        # Each provider under its bulkhead (a concurrency cap and a circuit breaker); the
+        # next candidate when one is down (payments/routing.py).
+        invoice = invoice_create_routed(payment=payment, plan=plan)
     except ProviderError as exc:
         return _mark_provider_error(payment, exc)
 

@@ -1,7 +1,9 @@
 """The payment state machine and its vocabulary, defined once (DESIGN "Statuses").
 
-`created` → `pending` → `succeeded` | `failed` | `expired`; `created` → `provider_error`.
-Final states never change again. Every status change goes through this module: a locked
+`created` → `pending` → `succeeded` | `failed` | `expired`; `created` → `provider_error`
+→ `succeeded` (a verified paid postback: the provider is the authority on money that moved,
+even when our init request died before it could record the invoice). Final states never
+change again. Every status change goes through this module: a locked
 transition (`payment_transition`, the caller holds `select_for_update`) for postbacks and
 expiry, or a conditional one (`payment_transition_unlocked`, an `UPDATE … WHERE status =`
 whose row count decides) for init-payment, which must not hold a lock across the provider
@@ -26,7 +28,9 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     S.SUCCEEDED: frozenset(),
     S.FAILED: frozenset(),
     S.EXPIRED: frozenset(),
-    S.PROVIDER_ERROR: frozenset(),
+    # Credited, and flagged for review, when the provider reports it paid after all: an
+    # interrupted init (payments/reconcile.py) may have made an invoice the shopper paid.
+    S.PROVIDER_ERROR: frozenset({S.SUCCEEDED}),
 }
 
 # Outcomes that never change again, and that a merchant gets a postback for.

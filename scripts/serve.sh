@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The production process commands, in one place: `scripts/serve.sh web|worker|beat`.
+# The production process commands, in one place: `scripts/serve.sh web|shopper|worker|beat`.
 # Procfile, Dockerfile and docker-compose.yml all run this, so what `make bench` measured
 # is what ships. Configuration comes from the environment only (.env.example).
 set -euo pipefail
@@ -20,6 +20,22 @@ case "$role" in
     # pools (apaygate/asgi.py, apaygate/gunicorn_conf.py). The configuration make bench runs.
     exec gunicorn apaygate.asgi:application -c apaygate/gunicorn_conf.py
     ;;
+  shopper)
+    # The shopper process class (apaygate/asgi_shopper.py): the same server and ASGI entry as
+    # web, serving only the shopper's paths, which the TLS proxy routes here
+    # (deploy/proxy/Caddyfile), so merchant API threads never share a GIL with shoppers.
+    # Its own bind, worker count and pool; gunicorn_conf.py and asgi.py read the WEB_* names.
+    export WEB_BIND="${SHOPPER_BIND:-0.0.0.0:${SHOPPER_PORT:-8001}}"
+    export WEB_THREADS="${SHOPPER_THREADS:-8}"
+    export WEB_CONCURRENCY="${SHOPPER_CONCURRENCY:-2}"
+    if [ -n "${PROMETHEUS_MULTIPROC_DIR:-}" ]; then
+      # One directory per server (the web role empties its own at start): a sibling of web's.
+      export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR%/}-shopper"
+      rm -rf "${PROMETHEUS_MULTIPROC_DIR:?}"
+      mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+    fi
+    exec gunicorn apaygate.asgi_shopper:application -c apaygate/gunicorn_conf.py
+    ;;
   worker)
     # One process (threads pool): its metrics need no shared directory. Postbacks do not
     # hold the pool's threads: its relay (payments/delivery/poller.py) keeps up to
@@ -39,7 +55,7 @@ from django.conf import settings; print(settings.CELERY_BEAT_SCHEDULE_FILENAME)'
       --scheduler=apaygate.beat:HeartbeatScheduler
     ;;
   *)
-    echo "usage: $0 web|worker|beat" >&2
+    echo "usage: $0 web|shopper|worker|beat" >&2
     exit 2
     ;;
 esac

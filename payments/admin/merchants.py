@@ -7,6 +7,7 @@ token is shown once, on its own page, from a button on the merchant's change pag
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseRedirect
@@ -21,9 +22,51 @@ from payments.merchants import (
     api_token_revoke,
     merchant_create,
     merchant_rotate_postback_secret,
+    merchant_routing_set,
     merchant_update,
 )
 from payments.models import ApiToken, Merchant, TokenMode
+from payments.routing import RoutingError, merchant_routes, routes_parse
+
+ROUTING_HELP = (
+    "One provider per line, in order of preference: the first healthy one that matches "
+    "takes the payment. Optional rules after the name: currency=EUR,USD type=fiat|crypto "
+    "amount=10..5000 (either end may be left out). Empty: the provider above takes everything."
+)
+
+
+class MerchantForm(forms.ModelForm):
+    """The merchant form, with its routing written one route per line (payments/routing.py)."""
+
+    routing_rules = forms.CharField(
+        label="Routing", required=False, widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=ROUTING_HELP,
+    )  # fmt: skip
+
+    class Meta:
+        model = Merchant
+        fields = ("slug", "name", "provider", "is_active", "allowed_return_hosts")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and self.instance.routing:
+            lines = [r.as_line() for r in merchant_routes(self.instance)]
+            self.fields["routing_rules"].initial = "\n".join(lines)
+
+    def clean(self):
+        data = super().clean()
+        text = (data.get("routing_rules") or "").strip()
+        if text:
+            try:
+                routes = routes_parse(text.splitlines())
+            except RoutingError as exc:
+                self.add_error("routing_rules", str(exc))
+                return data
+            data["provider"] = routes[0].provider
+            data["routes"] = [r.as_line() for r in routes]
+        elif data.get("provider"):
+            data["routes"] = [data["provider"]]
+        return data
 
 
 def staff_actor(request: HttpRequest) -> str:
@@ -54,7 +97,7 @@ class MerchantAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
-    exclude = ("postback_secret", "previous_postback_secret")
+    form = MerchantForm
     inlines = [ApiTokenInline]
     actions = ["issue_live_token", "issue_test_token", "rotate_postback_secret"]
     change_form_template = "admin/payments/merchant/change_form.html"
@@ -73,15 +116,21 @@ class MerchantAdmin(admin.ModelAdmin):
         """Hand the form's values to the services; the secret is generated there."""
         if change:
             changes = {
-                f: form.cleaned_data[f] for f in form.changed_data if f in MERCHANT_EDITABLE_FIELDS
+                f: form.cleaned_data[f]
+                for f in form.changed_data
+                if f in MERCHANT_EDITABLE_FIELDS and f != "provider"
             }
             updated = merchant_update(merchant=obj, changes=changes, actor=staff_actor(request))
+            if {"provider", "routing_rules"} & set(form.changed_data):
+                updated = merchant_routing_set(
+                    merchant=updated, routes=form.cleaned_data["routes"], actor=staff_actor(request)
+                )
             obj.updated_at = updated.updated_at
             return
         created = merchant_create(
             slug=form.cleaned_data["slug"],
             name=form.cleaned_data["name"],
-            provider=form.cleaned_data["provider"],
+            routes=form.cleaned_data["routes"],
             actor=staff_actor(request),
             is_active=form.cleaned_data.get("is_active", True),
             allowed_return_hosts=form.cleaned_data.get("allowed_return_hosts", ""),

@@ -41,6 +41,17 @@ class PaymentSerializer(serializers.Serializer):
     id = serializers.CharField(
         source="merchant_reference", allow_null=True, help_text="Your transaction id, if sent."
     )
+    attempt = serializers.IntegerField(
+        help_text=(
+            "1 for the first payment under your `id`; a new init-payment with the same `id` "
+            "after `failed`, `expired` or `provider_error` makes attempt 2, and so on."
+        )
+    )
+    retryOf = serializers.CharField(
+        source="retry_of_id",
+        allow_null=True,
+        help_text="The paymentId of the attempt this one retries (null for attempt 1).",
+    )
     status = serializers.ChoiceField(
         choices=PaymentStatus.choices,
         help_text=(

@@ -18,7 +18,16 @@ round trips per batch instead of about ten per postback.
 
 Two relays, or a relay and a broker task, never send the same attempt twice: the claim
 gives each row to one claimer and moves `next_attempt_at` past now before any network
-I/O, so a second caller finds it not due and does nothing.
+I/O, so a second caller finds it not due and does nothing. Each claim carries a token
+and its relay's identity (payments/delivery/claim.py): only the claim's own answer is
+recorded, and a relay heartbeats so that, when it dies (or its worker restarts under the
+same name), its claims are given back at once rather than after their lease.
+
+Stopping (SIGTERM, Ctrl-C: Celery's `worker_shutdown`) takes at most
+`POSTBACK_STOP_GRACE` seconds: no more claims; deliveries claimed but not yet sending are
+given back at once; attempts on the wire get the grace to answer, and those still out
+after it are given back too (due now, logged as interrupted), so nothing waits for a
+lease and only an attempt that may have reached the merchant can be sent twice.
 
 Each scan also drops the KV entries that a failed invalidation may have left behind
 (`payments.kv.kv_sweep`), since this loop is the one that keeps running when Redis does
@@ -27,23 +36,28 @@ not.
 
 from __future__ import annotations
 
-import functools
 import logging
+import os
 import queue
+import socket
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+import uuid
 
 from django.conf import settings
 from django.db import close_old_connections, connection
 
-from payments.delivery.attempts import (
-    AttemptResult,
-    attempts_record,
+from payments.delivery.claim import (
+    claimer_heartbeat,
+    claimer_register,
+    claimer_retire,
+    claims_reclaim_dead,
+    deliveries_abandon,
     deliveries_claim_attempts,
     deliveries_release,
-    postback_send,
 )
+from payments.delivery.record import Answer, attempts_record
+from payments.delivery.send import postback_send
 from payments.kv import kv_sweep
 from payments.models import PostbackDelivery
 
@@ -67,26 +81,42 @@ RECORD_BATCH = 500
 RECORD_LINGER = 0.1
 # How long the recorder waits for finished attempts before checking whether to stop.
 RECORD_IDLE = 0.5
-# On stop, how long to wait for attempts in flight so their results are written.
-STOP_GRACE = 5.0
+# Put on the results queue by stop(): record what came before, then end.
+END = None
 
 
 class DeliveryPoller:
     """Claim due deliveries, send them `concurrency` at once, record the answers in bulk."""
 
-    def __init__(self, *, interval: float, concurrency: int):
+    def __init__(self, *, interval: float, concurrency: int, name: str = ""):
         self.interval = interval
         self.concurrency = concurrency
+        # The worker's node name (the same after a restart); else this relay alone (two
+        # relays under one name would give back each other's claims on start).
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.claimer: uuid.UUID | None = None  # registered on the first scan
         self._stopping = threading.Event()
-        self._in_flight = 0
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)  # notified when a send ends
+        self._claims: dict[int, uuid.UUID] = {}  # claimed, answer not yet handed over
+        self._sending: set[int] = set()  # of those, the ones on the wire
         self._swept_at = 0.0
+        self._beat_at = 0.0
         self._backlog = False  # the last scan found more due rows than room
         self._wanted: queue.SimpleQueue[int] = queue.SimpleQueue()  # ids, or WAKE
         self._held: list[int] = []  # wanted ids waiting for a free sender
-        self._unsent: list[int] = []  # claimed, then cancelled by stop() before sending
-        self._results: queue.SimpleQueue[tuple[int, AttemptResult]] = queue.SimpleQueue()
-        self._senders = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="postback")
+        self._jobs: queue.SimpleQueue[PostbackDelivery | None] = queue.SimpleQueue()
+        self._results: queue.SimpleQueue[Answer | None] = queue.SimpleQueue()
+        # Daemon threads, not a ThreadPoolExecutor: an executor's threads are joined at
+        # interpreter exit, so a stopping worker would wait for every merchant still
+        # being called (up to POSTBACK_TIMEOUT) past its grace. A send still out when
+        # the grace ends is given back instead (stop()).
+        self._senders = [
+            threading.Thread(target=self._send_loop, name=f"postback-{n}", daemon=True)
+            for n in range(concurrency)
+        ]
+        for sender in self._senders:
+            sender.start()
         self._thread = threading.Thread(target=self._run, name="postback-poller", daemon=True)
         # Started here, not in start(): tests (and a worker whose claimer is not running
         # yet) drive tick() directly and still need the answers written.
@@ -99,30 +129,50 @@ class DeliveryPoller:
         self._thread.start()
         logger.info("postback poller: every %ss, %s at once", self.interval, self.concurrency)
 
-    def stop(self) -> None:
-        """Stop claiming; give the attempts in flight a moment so their answers are kept.
+    def stop(self, *, grace: float | None = None) -> None:
+        """Stop within `grace` seconds (POSTBACK_STOP_GRACE), giving back what is held.
 
-        Claimed deliveries still waiting for a sender are given back at once (due now, the
-        claim's count undone); one still in flight after the grace is left to its lease.
+        Claimed deliveries not yet sending are given back at once (due now, the claim's
+        count undone); attempts on the wire get the grace to answer, and the ones still
+        out after it are given back as interrupted. The answers that came are recorded.
         """
+        grace = settings.POSTBACK_STOP_GRACE if grace is None else grace
+        deadline = time.monotonic() + grace
         self._stopping.set()
         self._wanted.put(WAKE)  # the claimer may be waiting for wanted ids
-        self._senders.shutdown(wait=False, cancel_futures=True)
+        for _sender in self._senders:
+            self._jobs.put(None)
         if self._thread.is_alive():
-            self._thread.join(STOP_GRACE)
-        self._release_unsent()
-        self._recorder.join(STOP_GRACE)
+            self._thread.join(max(deadline - time.monotonic(), 0.1))
+        with self._idle:
+            self._idle.wait_for(
+                lambda: not self._sending, timeout=max(deadline - time.monotonic(), 0)
+            )
+            unsent = [(pk, t) for pk, t in self._claims.items() if pk not in self._sending]
+            out = [(pk, t) for pk, t in self._claims.items() if pk in self._sending]
+            self._claims.clear()
+        self._give_back(unsent, out)
+        self._results.put(END)
+        self._recorder.join(max(deadline - time.monotonic(), 1.0))
+        if self.claimer is not None:
+            try:
+                claimer_retire(claimer=self.claimer)
+            except Exception:  # the database is away: the heartbeat's silence does it
+                logger.exception("postback relay: retiring %s failed", self.name)
+        connection.close()
 
-    def _release_unsent(self) -> None:
-        """Give back the claimed deliveries that never reached a sender: due again now."""
-        with self._lock:
-            ids, self._unsent = self._unsent, []
-        if not ids:
-            return
+    def _give_back(self, unsent: list, out: list) -> None:
+        """Make the claims this relay still holds due again now (see stop())."""
         try:
-            deliveries_release(ids=ids)
+            released = deliveries_release(claims=unsent)
+            abandoned = deliveries_abandon(claims=out)
         except Exception:  # the database is away: their leases bring them back
-            logger.exception("postback relay: releasing %s unsent deliveries failed", len(ids))
+            logger.exception("postback relay: giving back %s claims failed", len(unsent + out))
+            return
+        if released or abandoned:
+            logger.info(
+                "postback relay stopped: gave back %s unsent, %s unanswered", released, abandoned
+            )
 
     def want(self, delivery_id: int) -> None:
         """Ask for one delivery to be attempted soon (a broker task's fast path)."""
@@ -172,7 +222,25 @@ class DeliveryPoller:
         next claim (their leases are far longer than that wait).
         """
         with self._lock:
-            return self.concurrency * CLAIM_AHEAD - self._in_flight
+            return self.concurrency * CLAIM_AHEAD - len(self._claims)
+
+    def _claimer_id(self) -> uuid.UUID:
+        """This relay's identity on its claims, registered on first use."""
+        if self.claimer is None:
+            self.claimer = claimer_register(name=self.name)
+            self._beat_at = time.monotonic()
+        return self.claimer
+
+    def _heartbeat(self, now: float) -> None:
+        """Say this relay is alive; give back the claims of relays that are not."""
+        if self.claimer is None:
+            self._claimer_id()  # registering is a heartbeat
+        elif now - self._beat_at >= settings.POSTBACK_CLAIMER_HEARTBEAT:
+            claimer_heartbeat(claimer=self.claimer, name=self.name)
+            self._beat_at = now
+        else:
+            return
+        claims_reclaim_dead()
 
     def _claim_wanted(self) -> None:
         free = self._free()
@@ -180,7 +248,11 @@ class DeliveryPoller:
             return
         ids, self._held = self._held[:free], self._held[free:]
         try:
-            self._send_all(deliveries_claim_attempts(ids=ids, limit=len(ids), leases=CLAIM_AHEAD))
+            self._send_all(
+                deliveries_claim_attempts(
+                    ids=ids, limit=len(ids), leases=CLAIM_AHEAD, claimer=self._claimer_id()
+                )
+            )
         except Exception:  # the database is away: the rows' leases bring them back
             logger.exception("postback relay: claiming wanted deliveries failed")
             close_old_connections()
@@ -193,6 +265,7 @@ class DeliveryPoller:
         close_old_connections()
         try:
             now = time.monotonic()
+            self._heartbeat(now)
             if now - self._swept_at >= self.interval:
                 kv_sweep()
                 self._swept_at = now
@@ -201,7 +274,9 @@ class DeliveryPoller:
                 return FULL  # wait for a batch's worth of room: fewer, larger claims
             deliveries = []
             if free > 0:
-                deliveries = deliveries_claim_attempts(limit=free, leases=CLAIM_AHEAD)
+                deliveries = deliveries_claim_attempts(
+                    limit=free, leases=CLAIM_AHEAD, claimer=self._claimer_id()
+                )
         except Exception:  # the database is away: try again next tick, never die
             logger.exception("postback poller tick failed")
             close_old_connections()
@@ -214,56 +289,65 @@ class DeliveryPoller:
     # --- sending and recording -------------------------------------------------------
 
     def _send_all(self, deliveries: list[PostbackDelivery]) -> None:
-        for delivery in deliveries:
-            with self._lock:
-                self._in_flight += 1
-            try:
-                future = self._senders.submit(self._send, delivery)
-            except RuntimeError:  # stopping: released in stop()
-                self._sent(delivery.pk, None)
-            else:
-                future.add_done_callback(functools.partial(self._sent, delivery.pk))
-
-    def _sent(self, delivery_id: int, future: Future | None) -> None:
-        """Free the sender slot, whether the send ran, failed or never started (stop())."""
         with self._lock:
-            self._in_flight -= 1
-            if future is None or future.cancelled():
-                self._unsent.append(delivery_id)
+            for delivery in deliveries:
+                self._claims[delivery.pk] = delivery.claim_token
+        for delivery in deliveries:
+            self._jobs.put(delivery)
 
-    def _send(self, delivery: PostbackDelivery) -> None:
-        try:
-            result = postback_send(
-                merchant=delivery.payment.merchant,
-                url=delivery.url,
-                webhook_id=delivery.webhook_id,
-                payload=delivery.payload,
-            )
-            self._results.put((delivery.pk, result))
-        except Exception:  # the row's lease makes it due again; the next claim retries it
-            logger.exception("postback %s: attempt failed", delivery.pk)
+    def _send_loop(self) -> None:
+        """One sender: take claimed deliveries and POST them (no database connection)."""
+        while (delivery := self._jobs.get()) is not None:
+            with self._lock:
+                if self._stopping.is_set() or delivery.pk not in self._claims:
+                    continue  # stopping: stop() gives the claim back
+                self._sending.add(delivery.pk)
+            result = None
+            try:
+                result = postback_send(
+                    merchant=delivery.payment.merchant,
+                    url=delivery.url,
+                    webhook_id=delivery.webhook_id,
+                    payload=delivery.payload,
+                )
+            except Exception:  # the row's lease makes it due again; the next claim retries it
+                logger.exception("postback %s: attempt failed", delivery.pk)
+            with self._idle:
+                self._sending.discard(delivery.pk)
+                self._claims.pop(delivery.pk, None)
+                self._idle.notify_all()
+            if result is not None:
+                self._results.put((delivery.pk, delivery.claim_token, result))
 
     def _record_loop(self) -> None:
         try:
             while True:
                 try:
-                    batch = [self._results.get(timeout=RECORD_IDLE)]
+                    first = self._results.get(timeout=RECORD_IDLE)
                 except queue.Empty:
-                    if self._stopping.is_set() and self._in_flight == 0:
-                        return
                     continue
+                if first is END:
+                    return
+                batch = [first]
                 # Linger a little: under load one transaction then carries many attempts.
                 until = time.monotonic() + RECORD_LINGER
+                ended = False
                 while len(batch) < RECORD_BATCH:
                     try:
-                        batch.append(self._results.get(timeout=max(until - time.monotonic(), 0)))
+                        answer = self._results.get(timeout=max(until - time.monotonic(), 0))
                     except queue.Empty:
                         break
+                    if answer is END:
+                        ended = True
+                        break
+                    batch.append(answer)
                 self._record(batch)
+                if ended:
+                    return
         finally:
             connection.close()
 
-    def _record(self, batch: list[tuple[int, AttemptResult]]) -> None:
+    def _record(self, batch: list[Answer]) -> None:
         close_old_connections()
         try:
             attempts_record(results=batch)
@@ -275,13 +359,19 @@ class DeliveryPoller:
 _poller: DeliveryPoller | None = None
 
 
-def poller_start() -> DeliveryPoller | None:
-    """Start this process's relay (once) unless `POSTBACK_POLL` is off."""
+def poller_start(*, name: str = "") -> DeliveryPoller | None:
+    """Start this process's relay (once) unless `POSTBACK_POLL` is off.
+
+    `name` is the worker's node name: a relay started under the name of one that died
+    gives back that one's claims at once.
+    """
     global _poller
     if not settings.POSTBACK_POLL or _poller is not None:
         return _poller
     _poller = DeliveryPoller(
-        interval=settings.POSTBACK_POLL_INTERVAL, concurrency=settings.POSTBACK_POLL_CONCURRENCY
+        interval=settings.POSTBACK_POLL_INTERVAL,
+        concurrency=settings.POSTBACK_POLL_CONCURRENCY,
+        name=name,
     )
     _poller.start()
     return _poller

@@ -32,6 +32,8 @@ def delivery_resend(*, delivery: PostbackDelivery, by: str = "") -> PostbackDeli
         delivery.attempt_count = 0
         delivery.next_attempt_at = now
         delivery.claimed_until = now + queue_lease()
+        # Any claim still out is over: its answer, if it comes, is only logged.
+        delivery.claim_token = delivery.claimed_by = None
         delivery.delivered_at = None
         delivery.last_error = ""
         delivery.save()

@@ -61,13 +61,13 @@ def start_postback_poller_early(sender=None, **_kwargs) -> None:
     """
     pool = str(getattr(sender, "pool_cls", "")).lower()
     if "thread" in pool or "solo" in pool:
-        poller_start()
+        poller_start(name=str(getattr(sender, "hostname", "") or ""))
 
 
 @worker_ready.connect
-def start_postback_poller(**_kwargs) -> None:
+def start_postback_poller(sender=None, **_kwargs) -> None:
     """Start this worker's outbox relay once it is ready to work (if not started yet)."""
-    poller_start()
+    poller_start(name=str(getattr(sender, "hostname", "") or ""))
 
 
 @worker_shutdown.connect

@@ -8,7 +8,8 @@ The order matters and is the point of this module:
    get one postback;
 4. the state machine decides; a paid amount or currency that differs from the invoice is
    held for staff instead of applied; a late postback that contradicts a final state is
-   stored and flagged;
+   stored and flagged; a paid postback for a payment we never finished making (`created`,
+   `provider_error`) is credited and flagged for review (the money moved);
 5. the merchant postback's outbox row is written in the same transaction as the change.
 """
 
@@ -206,6 +207,13 @@ def _postback_decide(
             event_build(type=EventType.POSTBACK_DUPLICATE, payment=payment, payload=summary)
         )
         return "duplicate"
+    # Paid while we had not finished making the payment (its init request died, or this
+    # postback overtook our own write): credit it, and let staff look.
+    unfinished = f"paid while the payment was {payment.status}"
+    credit_unfinished = target == PaymentStatus.SUCCEEDED and payment.status in (
+        PaymentStatus.CREATED,
+        PaymentStatus.PROVIDER_ERROR,
+    )
     if payment.status == PaymentStatus.CREATED and transition_allowed(
         current=payment.status, target=PaymentStatus.PENDING
     ):
@@ -234,10 +242,21 @@ def _postback_decide(
             )
             delivery_enqueue(payment=payment, event=EventType.PAYMENT_FLAGGED)
             return "flagged_amount_mismatch"
+    if credit_unfinished:
+        payment.needs_review = True
+        payment.review_reason = unfinished
+        paid_fields += ["needs_review", "review_reason"]
+        events.append(
+            event_build(
+                type=EventType.PAYMENT_FLAGGED,
+                payment=payment,
+                payload={**summary, "reason": unfinished},
+            )
+        )
     payment_transition(payment=payment, target=target, also_save=paid_fields)
     event_type = STATUS_EVENT[target]
     events.append(
         event_build(type=event_type, payment=payment, payload={"provider": payment.provider})
     )
     delivery_enqueue(payment=payment, event=event_type)
-    return "applied"
+    return "applied_flagged" if credit_unfinished else "applied"

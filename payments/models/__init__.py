@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from .audit_log import AuditEntry
-from .deliveries import DeliveryAttempt, DeliveryStatus, PostbackDelivery, PostbackEvent
+from .deliveries import (
+    DeliveryAttempt,
+    DeliveryClaimer,
+    DeliveryStatus,
+    PostbackDelivery,
+    PostbackEvent,
+)
 from .events import EventType, PaymentEvent
 from .merchants import ApiToken, Merchant, TokenMode
 from .payment import Payment, PaymentStatus, PaymentType
@@ -13,6 +19,7 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "DeliveryAttempt",
+    "DeliveryClaimer",
     "DeliveryStatus",
     "EventType",
     "ExchangeRate",

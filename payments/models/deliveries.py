@@ -6,6 +6,8 @@ retries are scheduled here (`next_attempt_at`), not as Celery countdowns.
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
 
 
@@ -41,6 +43,12 @@ class PostbackDelivery(models.Model):
     attempt_count = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_until = models.DateTimeField(null=True, blank=True)
+    # The claim whose answer may be recorded (payments/delivery/claim.py): a new token per
+    # claim, so a late answer to an older claim of the row goes to the attempt log only.
+    claim_token = models.UUIDField(null=True, blank=True)
+    # The relay holding that claim (a `DeliveryClaimer`): when it stops heartbeating, or
+    # its worker restarts, its claims are given back without waiting out their lease.
+    claimed_by = models.UUIDField(null=True, blank=True)
     last_status_code = models.PositiveIntegerField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -81,9 +89,31 @@ class DeliveryAttempt(models.Model):
     status_code = models.PositiveIntegerField(null=True, blank=True)
     error = models.CharField(max_length=500, blank=True)
     response_body = models.TextField(blank=True, help_text="First 2 KB of the response.")
+    stale = models.BooleanField(
+        default=False,
+        help_text="Answered after its claim was given back or superseded: logged, not applied.",
+    )
 
     class Meta:
         ordering = ["started_at"]
 
     def __str__(self) -> str:
         return f"{self.status_code or self.error} in {self.duration_ms} ms"
+
+
+class DeliveryClaimer(models.Model):
+    """One running relay (a worker process), so its claims have an owner that can die.
+
+    `name` is the worker's node name, the same across a restart: a relay that starts gives
+    back the claims of its earlier instances at once. `heartbeat_at` moves every couple of
+    seconds: a relay silent for `POSTBACK_CLAIMER_STALE` is taken for dead and its claims
+    are given back to whoever claims next.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200, db_index=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    heartbeat_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.id})"

@@ -11,6 +11,7 @@ class EventType(models.TextChoices):
     PAYMENT_CREATED = "payment.created", "Payment created"
     INVOICE_CREATED = "provider.invoice_created", "Provider invoice created"
     PROVIDER_ERROR = "provider.error", "Provider error"
+    PROVIDER_ATTEMPT = "provider.attempt", "Provider tried (routing)"
     SHOPPER_REDIRECTED = "shopper.redirected", "Shopper sent to provider"
     SHOPPER_RETURNED_SUCCESS = "shopper.returned_success", "Shopper returned (success)"
     SHOPPER_RETURNED_ERROR = "shopper.returned_error", "Shopper returned (error)"

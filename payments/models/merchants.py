@@ -12,7 +12,11 @@ class Merchant(models.Model):
 
     slug = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
+    # The first provider of `routing` (or the only one when `routing` is empty).
     provider = models.CharField(max_length=32, choices=provider_choices())
+    # Ordered routes, `[{"provider", "currencies"?, "types"?, "min_amount"?, "max_amount"?}]`,
+    # written only by `payments.merchants.merchant_routing_set` (payments/routing.py).
+    routing = models.JSONField(default=list, blank=True)
     is_active = models.BooleanField(default=True)
     # Standard Webhooks signing secret (`whsec_<base64>`), shown to the merchant once.
     postback_secret = models.CharField(max_length=128)

@@ -39,6 +39,18 @@ class Payment(models.Model):
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     # SHA-256 of the normalised request: a replay with other fields is a 409.
     request_fingerprint = models.CharField(max_length=64)
+    # A new attempt for the same merchant `id` after a decline, an expiry or a provider
+    # error (payments/retries.py): numbered from 1, each pointing at the one it retries.
+    # Keyed by public_id, so the API answers the earlier attempt's id without a join.
+    attempt = models.PositiveIntegerField(default=1)
+    retry_of = models.OneToOneField(
+        "self",
+        to_field="public_id",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="retried_by",
+    )
 
     customer_email = models.EmailField(max_length=254, blank=True)
     customer_name = models.CharField(max_length=256, blank=True)
@@ -74,10 +86,11 @@ class Payment(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
+            # One payment per merchant id and attempt: a replay of attempt n collides here.
             models.UniqueConstraint(
-                fields=["merchant", "is_test", "merchant_reference"],
+                fields=["merchant", "is_test", "merchant_reference", "attempt"],
                 condition=models.Q(merchant_reference__isnull=False),
-                name="payment_unique_merchant_reference",
+                name="payment_unique_merchant_reference_attempt",
             ),
             models.UniqueConstraint(
                 fields=["merchant", "is_test", "idempotency_key"],

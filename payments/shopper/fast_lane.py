@@ -4,12 +4,14 @@ Under ASGI this runs before Django (apaygate/asgi.py). On a KV hit for a payable
 makes one Redis round trip: a small Lua script (`REDIRECT_SCRIPT`) reads the entry and, when
 the payment is payable, appends the `shopper.redirected` event to the buffer (XADD) and
 returns the provider's URL; the event is therefore acknowledged before the 302, which
-carries the headers Django's middleware and `never_cache` would have added. Anything else
-(a miss, a closed payment, Redis away, a malformed id) returns False and Django's view
-handles it as before, with its database fallback. Measured in bench/: the full Django stack
-costs several times the KV read itself, and this is the one route shoppers hit in bulk;
-within the fast lane, most of the time is the Redis client's per-command cost, so a GET
-then an XADD (two round trips) ran at half the raw one-GET app's rate.
+carries the headers Django's middleware and `never_cache` would have added, HSTS included
+on a secure request. Anything else (a miss, a closed payment, Redis away, a malformed id,
+plain http while SECURE_SSL_REDIRECT is on: SecurityMiddleware's 301) returns False and
+Django handles it as before, the view with its database fallback. Measured in bench/: the
+full Django stack costs several times the KV read itself, and this is the one route
+shoppers hit in bulk; within the fast lane, most of the time is the Redis client's
+per-command cost, so a GET then an XADD (two round trips) ran at half the raw one-GET app's
+rate.
 """
 
 from __future__ import annotations
@@ -108,6 +110,36 @@ def _csp_header() -> bytes:
     return build_policy().encode()
 
 
+def _secure(scope: dict) -> bool:
+    """Django's `request.is_secure()` for this scope (HttpRequest.scheme, PEP 3333 environ).
+
+    With SECURE_PROXY_SSL_HEADER set, the proxy's header decides when present (its first
+    value, as Django reads a comma-joined header); otherwise the connection's own scheme.
+    """
+    proxy_header = settings.SECURE_PROXY_SSL_HEADER
+    if proxy_header:
+        header, secure_value = proxy_header
+        wanted = header.removeprefix("HTTP_").lower().replace("_", "-").encode("latin-1")
+        values = [
+            value.decode("latin-1") for name, value in scope.get("headers", ()) if name == wanted
+        ]
+        if values:
+            return ",".join(values).split(",", 1)[0].strip() == secure_value
+    return scope.get("scheme", "http") == "https"
+
+
+def _hsts_header() -> bytes | None:
+    """SecurityMiddleware's Strict-Transport-Security value (sent on secure requests only)."""
+    if not settings.SECURE_HSTS_SECONDS:
+        return None
+    value = f"max-age={settings.SECURE_HSTS_SECONDS}"
+    if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
+        value += "; includeSubDomains"
+    if settings.SECURE_HSTS_PRELOAD:
+        value += "; preload"
+    return value.encode()
+
+
 def _host_allowed(scope: dict) -> bool:
     """Django's ALLOWED_HOSTS rule; a refused host is left to Django (its 400)."""
     for name, value in scope.get("headers", ()):
@@ -123,6 +155,9 @@ async def pay_fast(scope: dict, send) -> bool:
     public_id = _public_id(scope)
     if client is None or public_id is None or not _host_allowed(scope):
         return False
+    secure = _secure(scope)
+    if settings.SECURE_SSL_REDIRECT and not secure:
+        return False  # SecurityMiddleware's 301 to https, before anything is read or written
     try:
         location = await _redirect_script(client)(
             keys=[kv_raw_key(public_id), stream_key()],
@@ -143,6 +178,9 @@ async def pay_fast(scope: dict, send) -> bool:
         # As RequestIdMiddleware: the caller's id when well-formed, else a new one.
         (b"x-request-id", clean_request_id(_header(scope, b"x-request-id")).encode()),
     ]
+    hsts = _hsts_header() if secure else None
+    if hsts:
+        headers.append((b"strict-transport-security", hsts))
     await send({"type": "http.response.start", "status": 302, "headers": headers})
     await send({"type": "http.response.body", "body": b""})
     return True

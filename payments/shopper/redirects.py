@@ -53,6 +53,16 @@ def pay(request):
     return HttpResponseRedirect(entry["provider_url"])
 
 
+def back_to_merchant_url(public_id: str, status: str) -> str:
+    """The way back to the shop from a page with nothing left to pay: its success or error URL.
+
+    Through our own return routes, which record the return and read the merchant's URL
+    from the payment (never from the query string).
+    """
+    kind = "success" if status == PaymentStatus.SUCCEEDED else "error"
+    return f"/integration/{kind}?id={public_id}"
+
+
 def _closed(request, *, public_id: str, status: str):
     # Off the hot path (a shopper opening a settled link): one read for the merchant's
     # name and the amount, so the page says whose payment this was.
@@ -63,6 +73,7 @@ def _closed(request, *, public_id: str, status: str):
             "payment": payment,
             "merchant_name": payment.merchant.name,
             "amount": amount_format(payment.amount, payment.currency),
+            "back_url": back_to_merchant_url(payment.public_id, status),
         }
     status_code = 410 if status == PaymentStatus.EXPIRED else 200
     return render(request, "integration/closed.html", context, status=status_code)

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods
 from payments.currencies import amount_format
 from payments.intake.services import postback_receive
 from payments.models import Payment
+from payments.shopper.redirects import back_to_merchant_url
 from payments.state import status_is_final
 from providers.base import RawPostback
 from providers.sandbox import SandboxProvider, sign_sandbox_postback
@@ -65,6 +66,7 @@ def sandbox_pay(request, reference: str):
                 "payment": payment,
                 "merchant_name": payment.merchant.name,
                 "is_final": is_final,
+                "back_url": back_to_merchant_url(payment.public_id, payment.status),
                 **billed,
             },
         )

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 
-from payments.delivery.attempts import postback_send
+from payments.delivery.send import postback_send
 from payments.delivery.wire import delivery_payload, webhook_id_generate
 from payments.models import PaymentStatus
 from tests.factories import MerchantFactory, PaymentFactory

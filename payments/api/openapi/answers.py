@@ -25,7 +25,7 @@ ERROR_CODES = {
     413: ["payload_too_large"],
     415: ["unsupported_media_type"],
     429: ["rate_limited"],
-    502: ["provider_refused"],
+    502: ["provider_refused", "provider_interrupted"],
     503: ["provider_unavailable"],
     504: ["provider_timeout"],
 }
@@ -47,6 +47,7 @@ ERROR_MEANINGS = {
     "provider_refused": "The provider refused; the payment is kept as `provider_error`.",
     "provider_unavailable": "The provider could not be reached; payment kept as `provider_error`.",
     "provider_timeout": "The provider did not answer in time; payment kept as `provider_error`.",
+    "provider_interrupted": "The gateway stopped mid-call; payment closed as `provider_error`.",
     "not_final": "The payment is not final yet: there is no postback to resend.",
     "no_postback_url": "The payment was created without `id` or `postbackUrl`: no postbacks.",
 }

@@ -1,6 +1,9 @@
-"""`manage.py create_merchant <slug> --name "Shop" --provider sandbox|tele|bansky`.
+"""`manage.py create_merchant <slug> --name "Shop" --provider tele [--provider bansky …]`.
 
-Prints the merchant's postback secret alone on the last line of stdout.
+`--provider` may be repeated: the merchant is routed to those providers in that order
+(the first healthy one takes a payment). `--route "bansky currency=EUR type=fiat"` adds a
+route with rules instead (payments/routing.py). Prints the merchant's postback secret
+alone on the last line of stdout.
 """
 
 from __future__ import annotations
@@ -8,6 +11,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from payments.merchants import MerchantError, merchant_create
+from payments.routing import ROUTE_LINE_HELP
 from providers.registry import PROVIDERS
 
 
@@ -21,16 +25,25 @@ class Command(BaseCommand):
         parser.add_argument("--name", required=True, help="display name shown to shoppers")
         parser.add_argument(
             "--provider",
-            required=True,
+            action="append",
+            dest="routes",
             choices=sorted(PROVIDERS),
-            help="upstream provider for live payments (test tokens always use the sandbox)",
+            help=(
+                "upstream provider for live payments (test tokens always use the sandbox); "
+                "repeat it to route to several, in order of preference"
+            ),
         )
+        parser.add_argument("--route", action="append", dest="routes", help=ROUTE_LINE_HELP)
 
-    def handle(self, *args, slug: str, name: str, provider: str, **options):
+    def handle(self, *args, slug: str, name: str, routes: list[str] | None, **options):
+        if not routes:
+            raise CommandError("give at least one --provider (or --route)")
         try:
-            merchant = merchant_create(slug=slug, name=name, provider=provider, actor="cli")
+            merchant = merchant_create(slug=slug, name=name, routes=routes, actor="cli")
         except MerchantError as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(f"Created merchant {merchant.slug} ({merchant.name}) on {provider}.")
+        self.stdout.write(
+            f"Created merchant {merchant.slug} ({merchant.name}) on {', '.join(routes)}."
+        )
         self.stdout.write("Postback signing secret (give it to the merchant; shown once):")
         self.stdout.write(merchant.postback_secret)

@@ -256,15 +256,8 @@ def test_idempotency_key_header_protects_requests_without_id(api):
     assert second.status_code == 200
 
 
-@responses.activate
-def test_a_replay_of_a_provider_failure_gets_the_same_error(bansky):
-    responses.post(BANSKY_URL, status=503)
-    client = client_for(bansky)
-
-    first, second = post(client, BODY), post(client, BODY)
-
-    assert first.status_code == second.status_code == 503
-    assert len(responses.calls) == 1
+# A replay of a provider failure: tests/payments/api/test_retry_after_decline.py (a new
+# attempt under the same id; the same error under the same Idempotency-Key).
 
 
 @responses.activate

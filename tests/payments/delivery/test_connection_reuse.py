@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from payments.delivery.attempts import postback_send
+from payments.delivery.send import postback_send
 from tests.factories import MerchantFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,9 +9,10 @@ import pytest
 from django.db import connections, transaction
 from django.utils import timezone
 
-from payments.delivery.attempts import delivery_attempt, delivery_send_test
+from payments.delivery.attempts import delivery_attempt
 from payments.delivery.outbox import deliveries_claim_due, delivery_enqueue
 from payments.delivery.resend import delivery_resend
+from payments.delivery.send import delivery_send_test
 from payments.delivery.wire import retry_after_seconds, retry_delay_seconds
 from payments.merchants import merchant_rotate_postback_secret
 from payments.models import (

@@ -11,15 +11,12 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from payments.delivery.attempts import (
-    AttemptResult,
-    attempts_record,
-    deliveries_claim_attempts,
-    postback_send,
-)
+from payments.delivery.claim import deliveries_claim_attempts
 from payments.delivery.outbox import delivery_enqueue, postback_url_disabled
 from payments.delivery.poller import FULL, DeliveryPoller
+from payments.delivery.record import attempts_record
 from payments.delivery.resend import delivery_resend
+from payments.delivery.send import AttemptResult, postback_send
 from payments.models import (
     DeliveryAttempt,
     DeliveryStatus,
@@ -64,7 +61,7 @@ def _claim_and_record(count: int, merchant, url: str) -> tuple[list[str], list[s
     assert len(claimed) == count
     now = timezone.now()
     ok = {"started_at": now, "duration_ms": 3, "status_code": 200}
-    results = [(d.pk, AttemptResult(webhook_id=d.webhook_id, **ok)) for d in claimed]
+    results = [(d.pk, d.claim_token, AttemptResult(webhook_id=d.webhook_id, **ok)) for d in claimed]
     with CaptureQueriesContext(connection) as recording:
         attempts_record(results=results)
     return _statements(claiming), _statements(recording)
@@ -264,7 +261,7 @@ def test_a_resend_while_an_answer_is_on_the_way_is_not_marked_delivered_by_it():
         webhook_id=claimed.webhook_id, started_at=timezone.now(), duration_ms=3, status_code=200
     )
 
-    attempts_record(results=[(claimed.pk, ok)])
+    attempts_record(results=[(claimed.pk, claimed.claim_token, ok)])
 
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.PENDING

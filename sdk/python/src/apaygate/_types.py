@@ -29,6 +29,9 @@ class PostbackState(TypedDict):
 class Payment(TypedDict):
     paymentId: str
     id: Optional[str]
+    # 1, then 2, 3... for new attempts under the same `id` after a decline.
+    attempt: int
+    retryOf: Optional[str]
     status: str
     test: bool
     amount: str

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import binascii
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -10,6 +9,7 @@ from datetime import datetime, timezone
 from typing import Any, Union
 
 from standardwebhooks import Webhook, WebhookVerificationError
+from standardwebhooks.webhooks import EmptyWebhookSecretError
 
 from ._constants import PaymentStatus, PostbackEvent
 from ._errors import PostbackVerificationError
@@ -60,19 +60,25 @@ def verify_postback(
     secrets = [secret] if isinstance(secret, str) else list(secret)
     if not secrets:
         raise ValueError("verify_postback: a secret is required")
-    text = body.decode("utf-8") if isinstance(body, (bytes, bytearray)) else body
+    try:
+        text = body.decode("utf-8") if isinstance(body, (bytes, bytearray)) else body
+    except UnicodeDecodeError:
+        # Standard Webhooks signs text: bytes that are not UTF-8 carry no valid signature.
+        raise PostbackVerificationError("body is not UTF-8") from None
     last: Exception | None = None
     for one in secrets:
         try:
             Webhook(one).verify(text, lowered, json_parse=False)
             break
-        except (WebhookVerificationError, ValueError, binascii.Error) as exc:
+        # ValueError covers bad base64 (binascii.Error), a malformed signature list and
+        # text that cannot be encoded; an empty secret is refused, not a crash.
+        except (WebhookVerificationError, EmptyWebhookSecretError, ValueError) as exc:
             last = exc
     else:
         raise PostbackVerificationError(str(last) or "no signature matches") from None
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise PostbackVerificationError("body is not JSON") from None
     if not isinstance(data, dict) or not isinstance(data.get("event"), str):
         raise PostbackVerificationError("body has no event")
@@ -89,6 +95,7 @@ def verify_postback(
         paid_currency=data.get("paidCurrency"),
         review_reason=data.get("reviewReason"),
         webhook_id=lowered["webhook-id"],
-        timestamp=datetime.fromtimestamp(int(lowered["webhook-timestamp"]), tz=timezone.utc),
+        # The library accepted it as a number ("1700000000.0" too): read it the same way.
+        timestamp=datetime.fromtimestamp(int(float(lowered["webhook-timestamp"])), tz=timezone.utc),
         raw=data,
     )

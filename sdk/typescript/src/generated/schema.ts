@@ -738,6 +738,10 @@ export interface components {
             paymentId: string;
             /** @description Your transaction id, if sent. */
             id: string | null;
+            /** @description 1 for the first payment under your `id`; a new init-payment with the same `id` after `failed`, `expired` or `provider_error` makes attempt 2, and so on. */
+            attempt: number;
+            /** @description The paymentId of the attempt this one retries (null for attempt 1). */
+            retryOf: string | null;
             /**
              * @description Final: `succeeded`, `failed`, `expired` (and `provider_error`: no invoice was made). Only a verified provider postback moves `pending` to `succeeded` or `failed`.
              *

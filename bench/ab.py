@@ -1,0 +1,89 @@
+"""Before and after in the same run: the gateway's CPU per request on its hot paths, two trees.
+
+Run: `.venv/bin/python bench/ab.py BASE_DIR [seconds]` where BASE_DIR holds another tree of
+the gateway (e.g. `git archive <commit> | tar -x -C /tmp/base`); the current tree's `.venv`
+runs both. It starts both gateways side by side (the production web command, same worker
+count, same database, Redis and stubs: bench/processes.py) and the raw baseline app
+(bench/raw.py), then drives each hot path on each in turn, twice, alternating, and prints
+CPU milliseconds per request (and rps) for base, current and raw. On a shared machine
+absolute figures swing with the neighbours; the ratio between trees in the same run is
+the figure to quote.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench import wrk  # noqa: E402
+from bench.bench_gateway import cpu_per_request, paced  # noqa: E402
+from bench.processes import Stack  # noqa: E402
+
+ROUNDS = 2
+
+
+def scripts(stack: Stack, seconds: float) -> dict[str, tuple[str, int]]:
+    """Each hot path's wrk script (fresh data per server and round) and its connections."""
+
+    def miss():
+        paths = stack.pay_paths(stack.payments(int(250 * seconds), in_kv=False))
+        return wrk.lua_paths(paths, think_ms=paced(200, 4)), 4
+
+    def intake():
+        return stack.postback_script(int(1200 * seconds), with_merchant_postback=False), 32
+
+    return {"init": lambda: (stack.init_script(), 64), "intake": intake, "miss": miss}
+
+
+def main() -> None:
+    base_dir = Path(sys.argv[1]).resolve()
+    seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 8
+    stack = Stack(root=ROOT)
+    port = stack.ports["merch"] + 1
+    urls = {"base": f"http://127.0.0.1:{port}", "current": stack.gateway_url, "raw": stack.raw_url}
+    names = {"base": "base", "current": "gw", "raw": "raw"}
+    figures: dict[tuple[str, str], list[dict]] = {}
+    try:
+        stack.prepare()
+        stack.start_web()
+        stack._web("base", "apaygate.asgi:application", port, "/integration/pay?id=x", base_dir)
+        makers = scripts(stack, seconds)
+        for path, make in makers.items():
+            for server in ("base", "current", "raw"):  # warm-up
+                script, connections = make()
+                wrk.run(urls[server], script, connections=connections, seconds=2)
+            for _round in range(ROUNDS):
+                for server in ("base", "current", "raw"):
+                    script, connections = make()
+                    result = cpu_per_request(
+                        stack,
+                        lambda u=urls[server], s=script, c=connections: wrk.run(
+                            u, s, connections=c, seconds=seconds
+                        ),
+                        names[server],
+                    )
+                    figures.setdefault((path, server), []).append(result)
+    finally:
+        stack.stop()
+        print(stack.log_tail())
+    print(f"\n{stack.describe()}; base tree: {base_dir}")
+    print("| path   | base ms/req |  current |    raw | cur/base | cur/raw | rps base/cur/raw")
+    for path in makers:
+        cpu = {s: sum(r["cpu_ms_per_request"] for r in figures[path, s]) / ROUNDS for s in urls}
+        rps = {s: sum(r["rps"] for r in figures[path, s]) / ROUNDS for s in urls}
+        errors = {s: sum(r["errors"] for r in figures[path, s]) for s in urls}
+        print(
+            f"| {path:6} | {cpu['base']:11.2f} | {cpu['current']:8.2f} | {cpu['raw']:6.2f} |"
+            f" {cpu['current'] / cpu['base']:8.2f} | {cpu['current'] / cpu['raw']:7.2f} |"
+            f" {rps['base']:.0f}/{rps['current']:.0f}/{rps['raw']:.0f}"
+            f" (errors {errors['base']}/{errors['current']}/{errors['raw']})"
+        )
+    print(f"load average: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
