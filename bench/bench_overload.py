@@ -12,7 +12,8 @@ with their production commands), then, at the same time:
 - 512 clients, each on its own keep-alive connection, send init-payments one after another
   (closed loop: a client sends its next request when the last one is answered), for
   BENCH_OVERLOAD_SECONDS;
-- shoppers follow redirects (KV hits) paced at 200/s on 4 connections (wrk);
+- shoppers follow redirects (KV hits) paced at 200/s on 4 connections (wrk), at
+  BENCH_SHOPPER_URL when a shopper process class is measured (bench/processes.py);
 - PostgreSQL's client connections to the bench database are counted every 50 ms
   (pg_stat_activity), for the peak.
 It runs twice: clients that retry a 503 at once (the worst case), then clients that wait
@@ -270,7 +271,7 @@ def phase(stack: Stack, hits: list[str], *, wait_retry_after: bool) -> tuple[Tal
     with PeakConnections() as peak:
         tally, shoppers = concurrently(
             lambda: overload(stack, wait_retry_after=wait_retry_after),
-            lambda: wrk.run(stack.gateway_url, shoppers_script, connections=4, seconds=SECONDS),
+            lambda: wrk.run(stack.shopper_url, shoppers_script, connections=4, seconds=SECONDS),
         )
     return tally, shoppers, peak.peak
 
@@ -283,7 +284,7 @@ def main() -> None:
         stack.start_web()
         stack.start_worker()
         hits = stack.pay_paths(stack.payments(200, in_kv=True))
-        stack.expect_status("GET", hits[0], 302)
+        stack.expect_status("GET", hits[0], 302, base=stack.shopper_url)
         stack.expect_status("POST", "/api/v1/init-payment", 201, **stack.init_request())
         wrk.run(stack.gateway_url, stack.init_script(), connections=64, seconds=2)  # warm-up
         for label, wait_retry_after in PHASES:

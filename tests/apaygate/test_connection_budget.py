@@ -6,8 +6,10 @@ each (2 web processes x (32 + 8) pool threads, plus a Celery worker's 16 and its
 Against it: the production web server with two worker processes and a real Celery worker,
 each process capped at DATABASE_POOL_MAX_SIZE connections, under concurrent init-payments
 (provider stub), signed provider postbacks (delivered to a merchant stub by the worker's
-relay) and shopper redirects that miss the KV. No answer, log or PostgreSQL log may say
-"too many clients", and the connections PostgreSQL saw stay within the budget.
+relay) and shopper redirects that miss the KV. Every request is served (the waits are
+generous: a request may wait for a connection, none is refused), no answer, log or
+PostgreSQL log says "too many clients", and the connections PostgreSQL saw stay within the
+budget. Without the pool (DATABASE_POOL=false) the same load gets "too many clients".
 """
 
 from __future__ import annotations
@@ -108,9 +110,11 @@ class PrivatePostgres:
 @pytest.fixture
 def private_postgres():
     server = PrivatePostgres()
-    server.start()
-    yield server
-    server.stop()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
 
 
 def _stub(script_step) -> tuple[Receiver, ThreadingHTTPServer]:
@@ -175,6 +179,9 @@ def test_two_web_processes_and_a_worker_keep_to_the_connection_budget_under_load
         "DATABASE_URL": private_postgres.url(),
         "DATABASE_POOL": "true",
         "DATABASE_POOL_MAX_SIZE": str(POOL_MAX),
+        # Generous waits: on a busy machine a request may wait its turn, but none is refused,
+        # so every answer is the request's own (shedding is tested in test_load_shedding.py).
+        "DATABASE_POOL_TIMEOUT": str(WAIT),
     }
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "apaygate.test_settings", **pool_env}
     _manage(env, "migrate", "--no-input")
@@ -192,6 +199,10 @@ def test_two_web_processes_and_a_worker_keep_to_the_connection_budget_under_load
         {
             **pool_env,
             "WEB_CONCURRENCY": str(WEB_PROCESSES),
+            "WEB_PROVIDER_QUEUE_BUDGET": str(WAIT),
+            "WEB_PROVIDER_QUEUE_MAX": "1000",
+            "WEB_QUEUE_BUDGET": str(WAIT),
+            "WEB_QUEUE_MAX": "1000",
             "BANSKY_API_URL": provider.url_for(""),
             "POSTBACK_ALLOW_PRIVATE": "true",
             "LOG_LEVEL": "INFO",
@@ -276,9 +287,11 @@ def test_two_web_processes_and_a_worker_keep_to_the_connection_budget_under_load
     )
     assert TOO_MANY not in logs
     assert not [a for a in answers if TOO_MANY in a.text]
-    statuses = {a.status_code for a in answers}
     samples = {a.status_code: a.text[:300] for a in answers}
-    assert statuses <= {201, 200, 404, 503}, samples  # 503: shed or pool wait, never a 500
-    assert sum(a.status_code == 201 for a in answers) >= FLOWS // 2
+    inits = [a.status_code for a in answers if a.url.endswith("/init-payment")]
+    redirects = [a.status_code for a in answers if "/integration/pay" in a.url]
+    assert inits == [201] * FLOWS, samples
+    assert len(intakes) == FLOWS, samples
+    assert redirects == [404] * REDIRECTS, samples
     assert delivered, f"{len(merchant.requests)} of {len(intakes)} postbacks reached the merchant"
     assert 0 < peak.peak <= (WEB_PROCESSES + 1) * POOL_MAX, peak.peak
