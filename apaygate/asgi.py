@@ -39,7 +39,6 @@ from django.core.wsgi import get_wsgi_application
 
 django_wsgi = get_wsgi_application()
 
-from apaygate.db_pool import db_pool_metrics_start  # noqa: E402
 from apaygate.pools import (  # noqa: E402
     CLIENT_GONE,
     GENERAL_POOL,
@@ -56,7 +55,6 @@ PROVIDER_BOUND_PATHS = frozenset({"/api/v1/init-payment"})
 MAX_BODY_BYTES = 8 * 1024 * 1024
 
 pools = web_pools()
-db_pool_metrics_start()
 
 
 def pool_for(path: str) -> str:

@@ -11,10 +11,11 @@ only behind other shoppers.
 
 It is the same Django project behind the same ASGI entry (`apaygate.asgi.application`: the
 redirect's fast lane on the loop, Django's views in the general pool), restricted to the
-shopper's paths. The TLS proxy in front sends those paths here and everything else to the
-web process (deploy/proxy/Caddyfile, its `@shopper` matcher), so the public origin stays one
-(PUBLIC_BASE_URL). The web process still serves every path, shoppers' included: a setup
-without the proxy (`make run`, a single container) works as before.
+shopper's paths (apaygate/shopper_paths.py). The TLS proxy in front sends those paths here
+and everything else to the web process (deploy/proxy/Caddyfile, its `@shopper` matcher), so
+the public origin stays one (PUBLIC_BASE_URL). The web process still serves every path,
+shoppers' included: a setup without the proxy (`make run`, a single container) works as
+before.
 
 Any other path is answered 404 with a JSON error saying so: a proxy that sends the merchant
 API here is misconfigured, and serving it anyway would put merchant threads back beside
@@ -27,19 +28,12 @@ import json
 import logging
 
 from apaygate.asgi import application as gateway_application
+from apaygate.shopper_paths import shopper_path
 from payments.errors import error_body
 
 logger = logging.getLogger(__name__)
 
 PROCESS_CLASS = "shopper"
-
-# What the proxy routes to this class: the `/integration/` redirects, the waiting page and
-# the success/error hops, the sandbox's hosted pay page, and the static files they load.
-# deploy/proxy/Caddyfile's `@shopper` matcher lists the same (tests/apaygate/test_shopper_class.py).
-ROUTED_PREFIXES = ("/integration/", "/sandbox/", "/static/")
-ROUTED_PATHS = ("/favicon.ico",)
-# Served on this class's own port to probes and the metrics scraper, never through the proxy.
-OPERATIONS_PATHS = ("/healthz", "/readyz", "/metrics")
 
 NOT_SERVED_CODE = "not_served_here"
 _NOT_SERVED_BODY = json.dumps(
@@ -55,16 +49,6 @@ _NOT_SERVED_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"cache-control", b"no-store"),
 ]
-
-
-def shopper_path(path: str) -> bool:
-    """Whether this class serves `path`; case-insensitive, as Caddy's path matcher is."""
-    lowered = path.lower()
-    return (
-        lowered.startswith(ROUTED_PREFIXES)
-        or lowered in ROUTED_PATHS
-        or lowered in OPERATIONS_PATHS
-    )
 
 
 async def application(scope, receive, send):

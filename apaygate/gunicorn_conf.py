@@ -12,8 +12,8 @@ WEB_THREADS (general pool per process, 8), WEB_PROVIDER_THREADS (provider-bound 
 process, 32), WEB_TIMEOUT (seconds a worker may stay silent before it is restarted),
 WEB_BIND; each pool's queue bound and queue-time budget (WEB_*_QUEUE_MAX, WEB_*_QUEUE_BUDGET:
 past them a request is answered 503 at once, apaygate/pools.py). PostgreSQL connections come
-from a pool of at most DATABASE_POOL_MAX_SIZE per process, not one per thread: the
-max_connections formula is in deploy/README.md.
+from a pool of at most DATABASE_POOL_MAX_SIZE per worker process (apaygate/db_pool.py; the
+max_connections budget is in deploy/README.md).
 """
 
 from __future__ import annotations
@@ -38,3 +38,14 @@ def child_exit(server, worker):
         from prometheus_client import multiprocess  # only with multiprocess metrics on
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker):
+    """Keep this worker's database-pool gauges current.
+
+    Started here, in a serving process, rather than when apaygate.asgi is imported: an
+    import (a test collecting the module, a management command) must not open a pool.
+    """
+    from apaygate.db_pool import db_pool_metrics_start
+
+    db_pool_metrics_start()

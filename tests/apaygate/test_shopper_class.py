@@ -19,14 +19,15 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 import requests
 from django.conf import settings
 
-from apaygate.asgi_shopper import OPERATIONS_PATHS, ROUTED_PATHS, ROUTED_PREFIXES
+from apaygate.shopper_paths import OPERATIONS_PATHS, ROUTED_PATHS, ROUTED_PREFIXES
 from payments.kv import kv_store
-from payments.models import EventType, PaymentEvent
+from payments.models import EventType, Payment, PaymentEvent, PaymentStatus, TokenMode
 from payments.shopper.event_buffer import shopper_events_drain
 from tests.factories import MerchantFactory, PaymentFactory, make_token
 from tests.support.gateway import _database_url, free_port
@@ -211,8 +212,7 @@ def _init_payment_body() -> dict:
 
 
 def test_the_redirect_is_answered_by_the_shopper_class_and_init_payment_by_web(stack):
-    merchant = MerchantFactory()  # the sandbox: no outside provider
-    key = make_token(merchant=merchant)[1]
+    key = make_token(merchant=MerchantFactory(), mode=TokenMode.TEST)[1]  # the sandbox
 
     # when: a merchant creates a payment, then its shopper follows the link, on one origin
     created = requests.post(
@@ -238,6 +238,53 @@ def test_the_redirect_is_answered_by_the_shopper_class_and_init_payment_by_web(s
     assert not _logged(stack.shopper, "/api/v1/init-payment")
 
 
+def test_a_sandbox_payment_goes_through_the_proxy_with_the_shopper_class_over_https(stack):
+    # given: a payment created through the proxy (web), its link on the one public origin
+    key = make_token(merchant=MerchantFactory(), mode=TokenMode.TEST)[1]
+    shopper = requests.Session()
+    shopper.trust_env = False  # REQUESTS_CA_BUNDLE would replace the proxy's local CA
+    shopper.verify = str(stack.root_certificate)
+    created = shopper.post(
+        stack.url("/api/v1/init-payment"),
+        json=_init_payment_body(),
+        headers={"Authorization": f"Token {key}"},
+        timeout=30,
+    )
+    assert created.status_code == 201, created.text
+    payment = Payment.objects.get(public_id=created.json()["id"])
+
+    # when: the shopper follows the link to the sandbox's page and presses Pay (a form with
+    # its CSRF token and Secure cookie, as a browser sends it)
+    to_provider = shopper.get(created.json()["url"], allow_redirects=False, timeout=10)
+    page_url = to_provider.headers["Location"]
+    assert page_url.startswith(f"{stack.origin}/sandbox/pay/")
+    page = shopper.get(page_url, timeout=10)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
+    paid = shopper.post(
+        page_url,
+        data={"csrfmiddlewaretoken": token, "outcome": "success"},
+        headers={"Referer": page_url},
+        allow_redirects=False,
+        timeout=30,
+    )
+    success_url = urljoin(page_url, paid.headers["Location"])
+    back = shopper.get(success_url, allow_redirects=False, timeout=10)
+
+    # then: settled, the shopper sent back to the shop, every step by the shopper class
+    assert paid.status_code == 302, paid.text
+    assert success_url.startswith(f"{stack.origin}/integration/success")
+    assert (back.status_code, back.headers["Location"]) == (302, "https://shop.example/s")
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.SUCCEEDED
+    for target in (
+        f"/integration/pay?id={payment.public_id}",
+        "/sandbox/pay/",
+        "/integration/success",
+    ):
+        assert _until(lambda target=target: _logged(stack.shopper, target)), target
+        assert not _logged(stack.web, target)
+
+
 def test_the_shopper_pages_and_their_static_files_come_from_the_shopper_class(stack):
     payment = PaymentFactory()
 
@@ -254,6 +301,19 @@ def test_the_shopper_pages_and_their_static_files_come_from_the_shopper_class(st
     assert not _logged(stack.shopper, "/docs/")
 
 
+def test_the_shopper_class_refuses_the_merchant_api_sent_to_it_by_mistake(stack):
+    answer = requests.post(
+        f"http://127.0.0.1:{stack.shopper_port}/api/v1/init-payment",
+        json=_init_payment_body(),
+        headers={"X-Forwarded-Proto": "https"},  # as the proxy would send it
+        timeout=10,
+    )
+
+    assert answer.status_code == 404
+    assert answer.json()["code"] == "not_served_here"
+    assert not Payment.objects.exists()
+
+
 def test_plain_http_to_the_proxy_is_sent_to_https(stack):
     answer = requests.get(
         f"http://127.0.0.1:{stack.http_port}/integration/pay?id=pay_x",
@@ -268,8 +328,8 @@ def test_plain_http_to_the_proxy_is_sent_to_https(stack):
 def test_shoppers_are_answered_by_their_class_while_every_web_provider_thread_hangs(
     transactional_db, tmp_path
 ):
-    # given: a provider that accepts connections and never answers, a web provider pool of 2
-    # and a general pool of 2, all four taken by init-payments waiting on it
+    # given: a provider that accepts connections and never answers, and a web provider pool
+    # of 2 whose threads are both held by init-payments waiting on it
     _caddy()
     hanging = socket.create_server(("127.0.0.1", 0), backlog=16)
     accepted: list[socket.socket] = []
@@ -298,7 +358,8 @@ def test_shoppers_are_answered_by_their_class_while_every_web_provider_thread_ha
                     verify=str(stack.root_certificate),
                 )
 
-        waiting = [threading.Thread(target=init_payment, daemon=True) for _ in range(4)]
+        # as many as the provider pool has threads: more would be shed (503), not held
+        waiting = [threading.Thread(target=init_payment, daemon=True) for _ in range(2)]
         for thread in waiting:
             thread.start()
         assert _until(lambda: len(accepted) == 2, timeout=20)  # the provider pool is full
