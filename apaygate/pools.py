@@ -119,13 +119,22 @@ class Pool(Generic[T]):
             if result in done:
                 return result.result()
             # Past the budget, or the client left: refuse it, unless it has started.
-            if future.cancel():
-                with self._lock:
-                    self.waiting -= 1
+            if self._withdraw(future):
                 return self._shed(CLIENT_GONE if gone in done else QUEUE_TIMEOUT)
             return await result  # started meanwhile: it runs to its end, and is answered
+        except asyncio.CancelledError:
+            self._withdraw(future)  # the server gave up on the request: never run it later
+            raise
         finally:
             gone.cancel()
+
+    def _withdraw(self, future) -> bool:
+        """Take a request out of the queue if it has not started; whether it was taken."""
+        if not future.cancel():
+            return False
+        with self._lock:
+            self.waiting -= 1
+        return True
 
     def _start(self, call: Callable[[], T]) -> T:
         with self._lock:
