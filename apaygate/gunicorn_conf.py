@@ -15,8 +15,9 @@ WEB_GRACEFUL_TIMEOUT (on SIGTERM: seconds to finish the requests in flight, 20 b
 enough for an init-payment's provider call (connect 5 + read 15); the orchestrator's stop
 grace, compose's `stop_grace_period`, must be longer), WEB_BIND; each pool's queue bound
 and queue-time budget (WEB_*_QUEUE_MAX, WEB_*_QUEUE_BUDGET: past them a request is answered
-503 at once, apaygate/pools.py). PostgreSQL connections come from a pool of at most DATABASE_POOL_MAX_SIZE per worker process (apaygate/db_pool.py; the
-max_connections budget is in deploy/README.md).
+503 at once, apaygate/pools.py). PostgreSQL connections come from a pool of at most
+DATABASE_POOL_MAX_SIZE per worker process (apaygate/db_pool.py; the max_connections budget
+is in deploy/README.md).
 """
 
 from __future__ import annotations
