@@ -407,6 +407,8 @@ PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 PORT = env.int("PORT", default=8000)
 # Unset: one per CPU the process may use (apaygate/gunicorn_conf.py, `cpu_limit`).
 WEB_CONCURRENCY = env.int("WEB_CONCURRENCY", default=0)
+# On SIGTERM, seconds the web role has to finish what it holds (apaygate/gunicorn_conf.py).
+WEB_GRACEFUL_TIMEOUT = env.int("WEB_GRACEFUL_TIMEOUT", default=20)
 # Each web process's two thread pools (apaygate/asgi.py, apaygate/pools.py): threads, the
 # requests that may wait for one, and the seconds one may wait before it is refused (503
 # with Retry-After). `provider`: init-payment, which waits on a provider; `general`: the rest.

@@ -22,6 +22,7 @@ from apaygate.pools import (
     Shed,
     shed_answer,
 )
+from tests.support.aio import run_coroutine
 
 WAIT = 30.0  # a bound on waiting for a condition, never a measured duration
 
@@ -62,7 +63,7 @@ class Calls:
 
 
 def _run(coro):
-    return asyncio.run(asyncio.wait_for(coro, WAIT))
+    return run_coroutine(asyncio.wait_for(coro, WAIT))
 
 
 async def _until(event: threading.Event) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 
 import pytest
@@ -18,6 +17,7 @@ from payments.shopper.event_buffer import (
 )
 from payments.shopper.fast_lane import pay_fast
 from tests.factories import PaymentFactory
+from tests.support.aio import run_coroutine
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +43,7 @@ def _call(public_id: str, host: bytes = b"testserver") -> tuple[bool, list[dict]
             if client is not None:
                 await client.aclose()
 
-    return asyncio.run(run()), sent
+    return run_coroutine(run()), sent
 
 
 def test_the_fast_lane_answers_like_the_django_view(client):

@@ -8,14 +8,13 @@ not answer (nor buffer an event), and Django's SecurityMiddleware sends its 301 
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from payments.kv import kv_async_client, kv_store
 from payments.shopper.event_buffer import shopper_events_drain
 from payments.shopper.fast_lane import pay_fast
 from tests.factories import PaymentFactory
+from tests.support.aio import run_coroutine
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +58,7 @@ def _fast_lane(public_id: str, *, scheme: str, forwarded_proto: str | None):
             if client is not None:
                 await client.aclose()
 
-    return asyncio.run(run()), sent
+    return run_coroutine(run()), sent
 
 
 def _django(client, public_id: str, *, scheme: str, forwarded_proto: str | None):

@@ -1052,6 +1052,7 @@ export interface operations {
              * @description Codes:
              *
              *     - `provider_refused`: The provider refused; the payment is kept as `provider_error`.
+             *     - `provider_interrupted`: The gateway stopped mid-call; payment closed as `provider_error`.
              */
             502: {
                 headers: {
