@@ -60,7 +60,9 @@ class Dialogs:
 def shop(settings, receiver):
     settings.DEBUG = True  # http:// postback URLs (the stub has no TLS)
     settings.POSTBACK_ALLOW_PRIVATE = True  # the stub listens on loopback
-    merchant = MerchantFactory(slug="keys-shop", name="Keys Shop", provider="sandbox")
+    # On a real provider: the page issues live keys only to such a merchant (a sandbox
+    # merchant's refusal is tests/hostile/test_item_18_live_keys_real_providers.py's).
+    merchant = MerchantFactory(slug="keys-shop", name="Keys Shop", provider="bansky")
     user = portal_user_create(merchant=merchant, email=EMAIL, password=PASSWORD).user
     # A test payment whose postback failed once (HTTP 500) and then went through.
     receiver.secrets = [merchant.postback_secret]
