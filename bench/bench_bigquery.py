@@ -112,7 +112,7 @@ def main() -> None:
         f"bench_bq_{connection.settings_dict['NAME']}"
     )
     db_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    _install_spatial_extension()
+    _install_spatial_extension(Path(tempfile.gettempdir()) / "apaygate-duckdb-spatial.lock")
     rounds: list[dict] = []
     try:
         merchant = MerchantFactory(slug="bench")
