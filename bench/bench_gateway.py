@@ -119,7 +119,7 @@ def cpu_reference() -> dict:
 
 
 def cpu_per_request(stack: Stack, job, server: str = "gw") -> dict:
-    """Run a wrk job; add the server's (`gw`, `raw`) CPU milliseconds per request."""
+    """Run a wrk job; add the server's (`gw`, `shop`, `raw`) CPU milliseconds per request."""
     before = stack.cpu_seconds(server)
     result = job()
     used = stack.cpu_seconds(server) - before
@@ -252,7 +252,9 @@ def web_rows(stack: Stack) -> dict[str, dict]:
     wrk.run(raw, wrk.lua_paths(raw_paths), connections=32, seconds=2)
     raw_hit = wrk.run(raw, wrk.lua_paths(raw_paths), connections=32, seconds=SECONDS)
     hit = cpu_per_request(
-        stack, lambda: wrk.run(shop, wrk.lua_paths(hits), connections=32, seconds=SECONDS)
+        stack,
+        lambda: wrk.run(shop, wrk.lua_paths(hits), connections=32, seconds=SECONDS),
+        stack.shopper_server,
     )
     rows.append(
         row(
@@ -296,7 +298,9 @@ def web_rows(stack: Stack) -> dict[str, dict]:
         stack, lambda: wrk.run(raw, miss_script, connections=4, seconds=SECONDS), "raw"
     )
     miss = cpu_per_request(
-        stack, lambda: wrk.run(shop, miss_script, connections=4, seconds=SECONDS)
+        stack,
+        lambda: wrk.run(shop, miss_script, connections=4, seconds=SECONDS),
+        stack.shopper_server,
     )
     rows.append(
         row(

@@ -39,11 +39,18 @@ class Stack:
         self.bin = Path(sys.executable).parent
         self.tmp = Path(tempfile.mkdtemp(prefix="apaygate-bench-"))
         self.ports = {name: PORT_BASE + i for i, name in enumerate(("gw", "raw", "prov", "merch"))}
+        # +4 is bench_failover.py's second provider stub.
+        self.ports["shop"] = PORT_BASE + 5
         self.gateway_url = f"http://127.0.0.1:{self.ports['gw']}"
         self.raw_url = f"http://127.0.0.1:{self.ports['raw']}"
-        # Where the redirect rows send shoppers (`/integration/pay`): one variable, so a
-        # process class of its own for shoppers can be measured by pointing it there.
-        self.shopper_url = os.environ.get("BENCH_SHOPPER_URL", "") or self.gateway_url
+        # Where the redirect rows send shoppers (`/integration/pay`): the shopper process
+        # class (`scripts/serve.sh shopper`, as the TLS proxy routes them in production),
+        # or the web process itself with BENCH_SHOPPER_CLASS=0 (a setup without the proxy).
+        self.shopper_class = os.environ.get("BENCH_SHOPPER_CLASS", "1") != "0"
+        self.shopper_server = "shop" if self.shopper_class else "gw"
+        self.shopper_url = (
+            f"http://127.0.0.1:{self.ports['shop']}" if self.shopper_class else self.gateway_url
+        )
         self.merchant_url = f"http://127.0.0.1:{self.ports['merch']}/postback"
         self.web_workers = int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 2))
         self.worker_concurrency = int(os.environ.get("CELERY_WORKER_CONCURRENCY", "64"))
@@ -250,6 +257,26 @@ class Stack:
                         f"http://127.0.0.1:{self.ports[name]}/stats")  # fmt: skip
         self._web("raw", "bench.raw:app", self.ports["raw"], "/r")
         self._web("gw", "apaygate.asgi:application", self.ports["gw"], "/integration/pay?id=x")
+        if self.shopper_class and SERVER == "asgi":
+            self._shopper()
+
+    def _shopper(self) -> None:
+        """The shopper process class (`scripts/serve.sh shopper`): one process, 8 threads."""
+        env = dict(self.env)
+        env.update(
+            SHOPPER_BIND=f"127.0.0.1:{self.ports['shop']}",
+            SHOPPER_CONCURRENCY=os.environ.get("SHOPPER_CONCURRENCY", "1"),
+        )
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        saved, self.env = self.env, env
+        try:
+            self._start(
+                "shop",
+                ["bash", str(self.root / "scripts" / "serve.sh"), "shopper"],
+                f"http://127.0.0.1:{self.ports['shop']}/integration/pay?id=x",
+            )
+        finally:
+            self.env = saved
 
     def restart_gateway(self) -> None:
         """A fresh gateway: its idle pool threads give their database connections back."""
@@ -306,7 +333,7 @@ class Stack:
 
     def cpu_seconds(self, name: str) -> float:
         """CPU time (user + system) used so far by one server's processes (Linux /proc):
-        `gw` the gateway, `raw` the raw baseline app.
+        `gw` the gateway, `shop` the shopper process class, `raw` the raw baseline app.
 
         On a shared machine the rates swing with the neighbours' load; the gateway's own
         CPU per request does much less, so the rows report it beside the rates.
@@ -468,5 +495,10 @@ class Stack:
         return (
             f"{os.cpu_count()} CPUs; web ({SERVER}): gunicorn, {self.web_workers} workers; "
             f"worker: threads x {self.worker_concurrency}; "
-            f"PostgreSQL + Redis on loopback; provider stub {200} ms, merchant stub {100} ms"
+            + (
+                f"shopper class: 1 process on :{self.ports['shop']} (redirect rows); "
+                if self.shopper_class
+                else "redirect rows on the web process; "
+            )
+            + f"PostgreSQL + Redis on loopback; provider stub {200} ms, merchant stub {100} ms"
         )
