@@ -3,12 +3,14 @@
 Run: `make bench` or `.venv/bin/python bench/bench_gateway.py` (PostgreSQL and Redis up).
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/apaygate_bench,
 dropped, created and migrated on every run), BENCH_REDIS_URL (redis://127.0.0.1:6379/9),
-BENCH_PORT_BASE (18000: gateway, +1 raw app, +2 provider stub, +3 merchant stub),
+BENCH_PORT_BASE (18000: gateway, +1 raw app, +2 provider stub, +3 merchant stub, +5 the
+shopper process class),
 BENCH_SECONDS (10 per run), WEB_CONCURRENCY (web processes; default one per core),
 CELERY_WORKER_CONCURRENCY and POSTBACK_POLL_CONCURRENCY (unset: the shipped 16 and 64),
 BENCH_SERVER (asgi = production; sync, gthread: the models it was chosen over),
-BENCH_WEB_ONLY (1: the web rows only, no worker, no results.json), BENCH_SHOPPER_URL (where
-the redirect rows send shoppers; default the gateway).
+BENCH_WEB_ONLY (1: the web rows only, no worker, no results.json), BENCH_SHOPPER_CLASS (1:
+the redirect rows go to the shopper process class, as the TLS proxy routes them; 0: to the
+web process).
 
 On loopback it starts: the gateway with the production web command (gunicorn, uvicorn
 workers, apaygate/gunicorn_conf.py), the raw baseline app (bench/raw.py: the same
