@@ -233,12 +233,20 @@ def worker_settings(settings):
 
 @contextlib.contextmanager
 def celery_broker(url: str):
-    """Point this process's Celery app (the publisher) at another broker for a while."""
+    """Point this process's Celery app (the publisher) at another broker for a while.
+
+    The app's connection and producer pools come from kombu's process-wide registry
+    (`kombu.pools`), one per broker URL, which hands the same pool back for the same URL.
+    Closing a pool leaves it there closed ("Acquire on closed pool" for every later
+    publish to that URL, here the suite's broker), so `kombu.pools.reset()` closes the
+    pools and empties the registry: the next publish opens fresh ones.
+    """
+    from kombu import pools
+
     from apaygate.celery import app
 
     def reset():
-        if app._pool is not None:
-            app._pool.force_close_all()
+        pools.reset()
         app._pool = None
         app.amqp._producer_pool = None
 
