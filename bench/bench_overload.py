@@ -29,7 +29,6 @@ import itertools
 import json
 import os
 import sys
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -40,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from bench import wrk  # noqa: E402
 from bench.bench_gateway import concurrently, paced  # noqa: E402
 from bench.processes import DB_URL, Stack  # noqa: E402
+from tests.support.postgres import PeakConnections  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results.json"
 ROW_NAME = "overload: 512 init-payments in flight, provider 200 ms"
@@ -158,36 +158,6 @@ def overload(stack: Stack, *, wait_retry_after: bool) -> Tally:
 # --- PostgreSQL connections ---------------------------------------------------------------
 
 
-class PeakConnections:
-    """Polls pg_stat_activity for the most client connections to the bench database."""
-
-    def __init__(self) -> None:
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        import psycopg
-
-        name = DB_URL.rsplit("/", 1)[1]
-        with psycopg.connect(DB_URL, autocommit=True) as conn:
-            while not self._stop.wait(0.05):
-                count = conn.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
-                    " AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
-                    [name],
-                ).fetchone()[0]
-                self.peak = max(self.peak, count)
-
-    def __enter__(self) -> PeakConnections:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(10)
-
-
 # --- the row --------------------------------------------------------------------------------
 
 
@@ -268,7 +238,7 @@ PHASES = (("clients retry at once", False), ("clients wait Retry-After, as the S
 def phase(stack: Stack, hits: list[str], *, wait_retry_after: bool) -> tuple[Tally, dict, int]:
     """One overload run with shoppers beside it; the answers, the shoppers, the peak."""
     shoppers_script = wrk.lua_paths(hits, think_ms=paced(200, 4))
-    with PeakConnections() as peak:
+    with PeakConnections(DB_URL, database=DB_URL.rsplit("/", 1)[1], interval=0.05) as peak:
         tally, shoppers = concurrently(
             lambda: overload(stack, wait_retry_after=wait_retry_after),
             lambda: wrk.run(stack.shopper_url, shoppers_script, connections=4, seconds=SECONDS),

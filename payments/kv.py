@@ -123,22 +123,32 @@ def _sweep_mark_key() -> str:
     return f"{_prefix()}:kv:swept-until"
 
 
-def _run(command):
-    """Run `command(client)` on Redis through the breaker; raise KVUnavailable on trouble."""
-    client = _client()
+def _breaker_admit(client) -> None:
+    """Refuse at once without a client or while the breaker is open (both run paths)."""
     if client is None:
         raise KVUnavailable("no KV_REDIS_URL")
     if not breaker.closed:
         raise KVUnavailable("breaker open")
+
+
+def _breaker_failed(exc: redis.RedisError) -> KVUnavailable:
+    """Count a Redis failure against the breaker; the error for the caller to raise."""
+    if breaker.closed:
+        logger.warning("KV unavailable (%s); reading the database", type(exc).__name__)
+    breaker.record_failure()
+    return KVUnavailable(str(exc))
+
+
+def _run(command):
+    """Run `command(client)` on Redis through the breaker; raise KVUnavailable on trouble."""
+    client = _client()
+    _breaker_admit(client)
     try:
         if _unforgotten:
             _forget_pending(client)
         result = command(client)
     except redis.RedisError as exc:
-        if breaker.closed:
-            logger.warning("KV unavailable (%s); reading the database", type(exc).__name__)
-        breaker.record_failure()
-        raise KVUnavailable(str(exc)) from exc
+        raise _breaker_failed(exc) from exc
     breaker.record_success()
     return result
 
@@ -166,17 +176,11 @@ def kv_async_client() -> redis.asyncio.Redis | None:
 async def kv_run_async(command: Callable[[redis.asyncio.Redis], Awaitable]):
     """`kv_run` for the event loop: the same breaker, the same KVUnavailable on trouble."""
     client = kv_async_client()
-    if client is None:
-        raise KVUnavailable("no KV_REDIS_URL")
-    if not breaker.closed:
-        raise KVUnavailable("breaker open")
+    _breaker_admit(client)
     try:
         result = await command(client)
     except redis.RedisError as exc:
-        if breaker.closed:
-            logger.warning("KV unavailable (%s); reading the database", type(exc).__name__)
-        breaker.record_failure()
-        raise KVUnavailable(str(exc)) from exc
+        raise _breaker_failed(exc) from exc
     breaker.record_success()
     return result
 

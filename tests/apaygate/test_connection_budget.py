@@ -35,6 +35,7 @@ from django.conf import settings
 from providers.signing import hmac_sha256_hex
 from tests.apaygate.test_web_server import _start_server, _stop
 from tests.support.gateway import CeleryStack, Receiver, _handler_for, free_port
+from tests.support.postgres import PeakConnections
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -146,32 +147,6 @@ def _manage(env: dict, *args: str) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
-class PeakConnections:
-    """Polls pg_stat_activity for the most client connections open at once (not ours)."""
-
-    def __init__(self, url: str) -> None:
-        self.url, self.peak, self._stop = url, 0, threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        with psycopg.connect(self.url, autocommit=True, application_name=OURS) as conn:
-            while not self._stop.wait(0.02):
-                count = conn.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
-                    " AND application_name <> %s",
-                    [OURS],
-                ).fetchone()[0]
-                self.peak = max(self.peak, count)
-
-    def __enter__(self) -> PeakConnections:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(10)
-
-
 def test_two_web_processes_and_a_worker_keep_to_the_connection_budget_under_load(
     private_postgres, tmp_path
 ):
@@ -275,7 +250,10 @@ def test_two_web_processes_and_a_worker_keep_to_the_connection_budget_under_load
 
     try:
         # when: init-payments with their postbacks, and shoppers' redirects, all at once
-        with PeakConnections(private_postgres.url()) as peak, ThreadPoolExecutor(48) as clients:
+        with (
+            PeakConnections(private_postgres.url(), exclude_application=OURS) as peak,
+            ThreadPoolExecutor(48) as clients,
+        ):
             jobs = [clients.submit(flow, i) for i in range(FLOWS)]
             jobs += [clients.submit(redirect, i) for i in range(REDIRECTS)]
             for job in jobs:
