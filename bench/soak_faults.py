@@ -7,8 +7,9 @@ verifies every signature (`standardwebhooks`) and answers 500 to every other att
 postback, and the Procfile's web, worker and beat; runs the payments (init-payment, /pay,
 sandbox page GET and Pay, /success; every `--slow-every`th shopper pays 8 s late, so some
 settle across a fault); kills the worker -9 at 1/3 (back 5 s later) and Redis -9 at 2/3
-(back `--outage` s later); then reports answers by class (any 5xx fails), postbacks lost,
-unsigned, delivered twice, seconds from the last fault's end to the last first delivery,
+(back `--outage` s later); then reports answers by class (any 4xx or 5xx fails), postbacks
+lost (a payment with no postback at all counts too), unsigned, delivered twice, seconds from
+the last fault's end to the last first delivery,
 the drain time (seconds from the last fault's end until no postback is pending), duplicate
 acknowledgements (2xx answers beyond the first per postback, and their share of postbacks),
 settlement-to-delivery seconds (median, max), redirects still leading to a closed invoice,
@@ -222,11 +223,12 @@ def main() -> None:
         import django
 
         django.setup()
-        from payments.models import DeliveryStatus, Payment, PostbackDelivery
+        from payments.models import DeliveryStatus, Payment, PostbackDelivery, TokenMode
         from tests.factories import MerchantFactory, make_token
 
         shop = MerchantFactory(slug="soak", provider="sandbox")
-        key = make_token(merchant=shop)[1]
+        # A test key: the sandbox page settles test payments only (a live one answers 404).
+        key = make_token(merchant=shop, mode=TokenMode.TEST)[1]
         merchant = Merchant(shop.postback_secret)
 
         procfile = dict(
@@ -359,6 +361,14 @@ def main() -> None:
             time.sleep(0.25)
         webhook_ids = set(PostbackDelivery.objects.values_list("webhook_id", flat=True))
         lost = webhook_ids - set(merchant.delivered)
+        # Every trip paid its payment, so every payment must have a postback: one without
+        # any is lost too (it never reached the outbox).
+        without_postback = (
+            Payment.objects.filter(merchant=shop)
+            .exclude(id__in=PostbackDelivery.objects.values("payment_id"))
+            .count()
+        )
+        refused = sum(v for k, v in answers.items() if k.endswith("4xx"))
         last_delivery = max(merchant.delivered.values(), default=last_fault_end)
         stale_end = stale_redirects()
         # settlement -> first 2xx at the merchant, per postback
@@ -382,6 +392,8 @@ def main() -> None:
             "answers_5xx": fivexx,
             "postbacks": len(webhook_ids),
             "postbacks_lost": len(lost),
+            "payments_without_postback": without_postback,
+            "answers_4xx": refused,
             "postbacks_unsigned": merchant.unsigned,
             "postbacks_delivered_twice": sum(1 for c in merchant.successes.values() if c > 1),
             "attempts": sum(merchant.attempts.values()),
@@ -399,6 +411,8 @@ def main() -> None:
                 and drain <= DRAIN_TARGET_SECONDS
                 and duplicate_share <= DUPLICATE_TARGET_PERCENT
                 and not lost
+                and without_postback == 0
+                and refused == 0
                 and merchant.unsigned == 0
                 and fivexx == 0
             ),
