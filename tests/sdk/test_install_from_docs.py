@@ -40,7 +40,7 @@ def sdk_dist(tmp_path_factory):
 @pytest.fixture
 def docs(gateway, sdk_dist, settings, sdk_built):
     settings.SDK_DIST_DIR = str(sdk_dist)
-    page = httpx.get(f"{gateway.url}/docs/sdks/")
+    page = httpx.get(f"{gateway.url}/docs/sdks/", timeout=60)  # a loaded CI machine
     assert page.status_code == 200
     return served_snippets(page.text)
 
@@ -91,6 +91,11 @@ def test_pip_install_from_the_docs_installs_the_served_wheel_and_the_quickstart_
         f"pip install {gateway.url}/docs/sdk/apaygate-{version}-py3-none-any.whl#sha256="
     )
     shop = PythonShop(tmp_path / "python-shop")
+    # (the checksum in the URL is checked: the same command with another one installs nothing)
+    sha256 = command.rsplit("#sha256=", 1)[1]
+    refused = shop.shell(command.replace(sha256, "0" * 64), check=False)
+    assert refused.returncode != 0
+    assert "DO NOT MATCH THE HASHES" in refused.stderr, refused.stderr
 
     # when the merchant pastes the install command into a fresh venv
     installed = shop.shell(command)
