@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse, reverse_lazy
-from django.views.decorators.http import condition, require_GET
+from django.views.decorators.http import condition, require_GET, require_safe
 from drf_spectacular.views import (
     SpectacularAPIView,
     SpectacularRedocView,
@@ -136,7 +136,7 @@ def _sdk_etag(request: HttpRequest, filename: str) -> str | None:
     return build.sha256 if build else None
 
 
-@require_GET
+@require_safe  # HEAD too: `curl -I`, and caches checking the ETag
 @condition(etag_func=_sdk_etag)
 def sdk_download(request: HttpRequest, filename: str) -> FileResponse:
     """Send one SDK build (the npm tarball or the wheel) that the docs' install commands name.

@@ -46,6 +46,14 @@ def test_a_build_is_served_with_its_type_checksum_and_cache_rules(
     assert response["Repr-Digest"] == f"sha-256=:{digest}:"
 
 
+def test_head_answers_the_headers_without_the_file(client, dist):
+    response = client.head(f"/docs/sdk/{TARBALL}")
+
+    assert response.status_code == 200
+    assert response["ETag"] == f'"{_sha256(b"tarball bytes")}"'
+    assert b"".join(response.streaming_content) == b""
+
+
 def test_a_cache_holding_the_current_build_gets_304(client, dist):
     etag = f'"{_sha256(b"wheel bytes")}"'
 
