@@ -20,6 +20,13 @@ COPY . .
 # Static files are collected at build time; the dummy key exists only in this RUN.
 RUN SECRET_KEY=collectstatic-only /opt/venv/bin/python manage.py collectstatic --noinput
 
+# --- SDK builds served at /docs/sdk/ (the npm tarball and the wheel, scripts/build-sdk-dist.sh) --
+FROM build AS sdk
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends nodejs npm \
+    && rm -rf /var/lib/apt/lists/*
+RUN bash scripts/build-sdk-dist.sh /app/sdk/dist
+
 # --- BigQuery emulator (compose profile `bigquery`; local development only) ----------------
 # bqemulator, numpy (it needs it at start) and DuckDB's spatial extension, at the versions
 # uv.lock pins for the tests.
@@ -62,6 +69,7 @@ RUN groupadd --system --gid 10001 apaygate \
 WORKDIR /app
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build --chown=root:root /app /app
+COPY --from=sdk --chown=root:root /app/sdk/dist /app/sdk/dist
 # The only writable place in /app: beat's schedule file and other run-time state.
 RUN mkdir -p /app/.run && chown apaygate:apaygate /app/.run
 USER apaygate

@@ -20,7 +20,7 @@ UV_SYNC := $(UV) sync --locked --python $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install install-runtime lock run test test-fast lint format bench image-test clean
+.PHONY: install install-runtime lock run sdk-dist test test-fast lint format bench image-test clean
 
 $(UV):
 	@echo "Bootstrapping uv $(UV_VERSION) into .uv/"
@@ -47,6 +47,10 @@ lock: | $(UV)
 
 run: install-runtime
 	PORT=$(PORT) bash scripts/run.sh
+
+# The SDK builds served at /docs/sdk/ (`make run` makes them too).
+sdk-dist: install-runtime
+	bash scripts/build-sdk-dist.sh
 
 test: install
 	bash scripts/test.sh

@@ -260,6 +260,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+# The SDK builds served at /docs/sdk/ (scripts/build-sdk-dist.sh writes them there).
+SDK_DIST_DIR = env.str("SDK_DIST_DIR", default=str(BASE_DIR / "sdk" / "dist"))
 
 LOGIN_URL = f"/{ADMIN_URL_PATH}login/"
 

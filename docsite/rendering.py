@@ -7,9 +7,10 @@ another as `statuses.md` (or `statuses.md#final-states`) and shows a picture as
 heading is the title and pages sort by file name. `index.md` is the section's front page.
 
 Two substitutions happen before Markdown runs: `{{ base_url }}` becomes the gateway's
-`PUBLIC_BASE_URL`, and a line holding only `[[config-reference]]` becomes the
-configuration table built from the settings (`docsite/config_reference.py`), so that table
-cannot drift from the code.
+`PUBLIC_BASE_URL` and `{{ sdk_… }}` the SDK builds' URLs, versions and checksums
+(`docsite/sdk_builds.py`), so install commands are right for this gateway as written; and a
+line holding only `[[config-reference]]` becomes the configuration table built from the
+settings (`docsite/config_reference.py`), so that table cannot drift from the code.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 from pygments.formatters import HtmlFormatter
 
+from docsite.sdk_builds import sdk_docs_values
+
 SECTIONS = {
     "public": {"folder": "public", "index": "docsite:public-index", "page": "docsite:public-page"},
     "internal": {
@@ -37,6 +40,7 @@ SECTIONS = {
     },
 }
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+VALUE_RE = re.compile(r"\{\{ (\w+) \}\}")
 PAGE_LINK_RE = re.compile(r"^(?P<slug>[a-z0-9][a-z0-9-]*)\.md(?P<fragment>#[\w-]*)?$")
 CONFIG_MARKER = "[[config-reference]]"
 # xcode: every token colour reaches WCAG AA contrast (4.5:1) on the code background;
@@ -126,8 +130,19 @@ def _markdown(section: str) -> markdown.Markdown:
     )
 
 
-def _substitute(text: str) -> str:
-    text = text.replace("{{ base_url }}", settings.PUBLIC_BASE_URL)
+def docs_values() -> tuple[tuple[str, str], ...]:
+    """What each `{{ name }}` in a page becomes (a tuple: part of the render cache's key)."""
+    base_url = settings.PUBLIC_BASE_URL
+    sdk = sdk_docs_values(
+        base_url=base_url,
+        download_url=lambda filename: reverse("docsite:sdk-download", args=[filename]),
+    )
+    return tuple(sorted({"base_url": base_url, **sdk}.items()))
+
+
+def _substitute(text: str, values: tuple[tuple[str, str], ...]) -> str:
+    known = dict(values)
+    text = VALUE_RE.sub(lambda m: known.get(m[1], m[0]), text)
     if CONFIG_MARKER in text:
         from docsite.config_reference import config_reference_markdown
 
@@ -143,13 +158,13 @@ def _title_from(text: str, slug: str) -> str:
 
 
 @lru_cache(maxsize=128)
-def _render(section: str, slug: str, mtime_ns: int, base_url: str) -> DocPage:
-    # mtime and base_url are part of the cache key: an edited file or another
-    # PUBLIC_BASE_URL renders afresh; the config table is rebuilt per request below.
+def _render(section: str, slug: str, mtime_ns: int, values: tuple[tuple[str, str], ...]) -> DocPage:
+    # mtime and values are part of the cache key: an edited file, another PUBLIC_BASE_URL
+    # or a rebuilt SDK renders afresh; the config table is rebuilt per request below.
     path = section_folder(section) / f"{slug}.md"
     source = path.read_text(encoding="utf-8")
     md = _markdown(section)
-    html = md.convert(_substitute(source))
+    html = md.convert(_substitute(source, values))
     for plain, focusable in FOCUSABLE_SCROLLERS:
         html = html.replace(plain, focusable)
     meta = getattr(md, "Meta", {})
@@ -180,8 +195,8 @@ def docs_page_render(*, section: str, slug: str) -> DocPage | None:
     source_head = path.read_text(encoding="utf-8")
     if CONFIG_MARKER in source_head:
         # Generated content: never serve a cached copy of it.
-        return _render.__wrapped__(section, slug, path.stat().st_mtime_ns, settings.PUBLIC_BASE_URL)
-    return _render(section, slug, path.stat().st_mtime_ns, settings.PUBLIC_BASE_URL)
+        return _render.__wrapped__(section, slug, path.stat().st_mtime_ns, docs_values())
+    return _render(section, slug, path.stat().st_mtime_ns, docs_values())
 
 
 def docs_section_pages(*, section: str) -> list[DocPage]:

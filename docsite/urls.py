@@ -12,6 +12,7 @@ app_name = "docsite"
 urlpatterns = [
     path("docs/", views.public_page, name="public-index"),
     path("docs/highlight.css", views.highlight_css, name="highlight-css"),
+    path("docs/sdk/<str:filename>", views.sdk_download, name="sdk-download"),
     path("docs/<slug:page>/", views.public_page, name="public-page"),
     path("internal-docs/", views.internal_page, name="internal-index"),
     path("internal-docs/<slug:page>/", views.internal_page, name="internal-page"),

@@ -6,10 +6,10 @@ from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse, reverse_lazy
-from django.views.decorators.http import condition, require_GET
+from django.views.decorators.http import condition, require_GET, require_safe
 from drf_spectacular.views import (
     SpectacularAPIView,
     SpectacularRedocView,
@@ -18,6 +18,7 @@ from drf_spectacular.views import (
 
 from docsite.redoc_bundle import redoc_bundle
 from docsite.rendering import docs_page_render, docs_section_pages, page_url, pygments_css
+from docsite.sdk_builds import sdk_build_by_filename
 
 # The staff login (the admin's, wherever ADMIN_URL_PATH puts it).
 LOGIN_URL = reverse_lazy("admin:login")
@@ -127,4 +128,32 @@ def redoc_bundle_js(request: HttpRequest) -> HttpResponse:
     """Serve ReDoc's bundle without its CDN logo (docsite/redoc_bundle.py says why)."""
     response = HttpResponse(redoc_bundle()[0], content_type="text/javascript; charset=utf-8")
     response["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+def _sdk_etag(request: HttpRequest, filename: str) -> str | None:
+    build = sdk_build_by_filename(filename)
+    return build.sha256 if build else None
+
+
+@require_safe  # HEAD too: `curl -I`, and caches checking the ETag
+@condition(etag_func=_sdk_etag)
+def sdk_download(request: HttpRequest, filename: str) -> FileResponse:
+    """Send one SDK build (the npm tarball or the wheel) that the docs' install commands name.
+
+    The URL is stable per version, but a checkout may rebuild the same version, so caches
+    revalidate after an hour against the ETag (the file's sha256) instead of keeping it
+    forever; `Repr-Digest` (RFC 9530) carries the same checksum the docs print.
+    """
+    build = sdk_build_by_filename(filename)
+    if build is None:
+        raise Http404("No such SDK build.")
+    response = FileResponse(
+        build.path.open("rb"),
+        as_attachment=True,
+        filename=build.filename,
+        content_type=build.content_type,
+    )
+    response["Cache-Control"] = "public, max-age=3600"
+    response["Repr-Digest"] = f"sha-256=:{build.sha256_base64}:"
     return response

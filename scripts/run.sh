@@ -22,6 +22,12 @@ PY=.venv/bin/python
 
 $PY manage.py migrate --noinput >/dev/null
 $PY manage.py demo_setup
+# The SDK builds the docs' install commands name (/docs/sdk/), made beside the start-up so
+# they never delay it (the first run also installs the TypeScript SDK's npm packages, ~20 s):
+# until they are done the SDK page says "not built" and their URLs answer 404.
+(bash scripts/build-sdk-dist.sh >.run/sdk-build.log 2>&1 \
+  && echo "SDK builds ready at /docs/sdk/ (see /docs/sdks/)" \
+  || echo "warning: the SDK builds failed (.run/sdk-build.log); /docs/sdk/ answers 404" >&2) &
 export DEMO_API_TOKEN="$(tail -n 1 .run/demo-token)"
 
 echo
