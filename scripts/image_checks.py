@@ -1,12 +1,13 @@
 """The role checks of `make image-test` (scripts/image-test.sh), on a built image.
 
-Standard library only: it runs with the machine's python3, outside any venv. Every
+Standard library only: it runs with the machine's python3, outside any venv. Every role's
 container uses the host's network (`--network host`) and listens on, or reaches, 127.0.0.1
-only: the host's PostgreSQL and Redis, a web port picked free, and a loopback merchant
-receiver for the postbacks. Prints one line per check; exits non-zero on the first failure
-(with the containers' logs).
+only: the host's PostgreSQL and Redis, web and shopper ports picked free, and a loopback
+merchant receiver for the postbacks. The BigQuery emulator (second argument: the image of
+the Dockerfile's `bigquery-emulator` stage) runs with `--network none`. Prints one line per
+check; exits non-zero on the first failure (with the containers' logs).
 
-    python3 scripts/image_checks.py apaygate:image-test
+    python3 scripts/image_checks.py apaygate:image-test [apaygate-bigquery-emulator:image-test]
 
 Environment: IMAGE_TEST_DATABASE_URL (a database it drops and creates; default
 postgres://postgres@127.0.0.1:5432/apaygate_image_test), IMAGE_TEST_REDIS_URL (a Redis
