@@ -272,3 +272,14 @@ def test_image_test_builds_stand_ins_under_the_compose_file_image_names():
     assert set(stand_ins) == {"postgres:16.4", "redis:7.4.1"}
     for image in stand_ins:
         assert f" AS {image.split(':')[0]}\n" in stages
+
+
+def test_bigquery_emulator_installs_each_duckdb_extension_it_loads_from_a_wheel():
+    # DuckDB would download a missing extension when bqemulator starts (issue 24, item 1).
+    stage = " ".join(argument for _, argument in _stages()["bigquery-emulator"])
+    installed = re.search(r"bqemulator_extensions\.py ([a-z ]+)", stage).group(1).split()
+
+    assert {"spatial", "avro"} <= set(installed)
+    for name in installed:
+        assert f"duckdb-extension-{name}" in stage, name
+    assert "numpy" in stage
