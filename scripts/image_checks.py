@@ -1,12 +1,13 @@
 """The role checks of `make image-test` (scripts/image-test.sh), on a built image.
 
-Standard library only: it runs with the machine's python3, outside any venv. Every
+Standard library only: it runs with the machine's python3, outside any venv. Every role's
 container uses the host's network (`--network host`) and listens on, or reaches, 127.0.0.1
-only: the host's PostgreSQL and Redis, a web port picked free, and a loopback merchant
-receiver for the postbacks. Prints one line per check; exits non-zero on the first failure
-(with the containers' logs).
+only: the host's PostgreSQL and Redis, web and shopper ports picked free, and a loopback
+merchant receiver for the postbacks. The BigQuery emulator (second argument: the image of
+the Dockerfile's `bigquery-emulator` stage) runs with `--network none`. Prints one line per
+check; exits non-zero on the first failure (with the containers' logs).
 
-    python3 scripts/image_checks.py apaygate:image-test
+    python3 scripts/image_checks.py apaygate:image-test [apaygate-bigquery-emulator:image-test]
 
 Environment: IMAGE_TEST_DATABASE_URL (a database it drops and creates; default
 postgres://postgres@127.0.0.1:5432/apaygate_image_test), IMAGE_TEST_REDIS_URL (a Redis
@@ -24,6 +25,7 @@ import json
 import os
 import re
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -34,6 +36,8 @@ import urllib.request
 from collections import Counter
 
 IMAGE = sys.argv[1] if len(sys.argv) > 1 else "apaygate:image-test"
+# The `bigquery-emulator` stage's image, when given: `image_checks.py IMAGE BIGQUERY_IMAGE`.
+BIGQUERY_IMAGE = sys.argv[2] if len(sys.argv) > 2 else ""
 DATABASE_URL = os.environ.get(
     "IMAGE_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/apaygate_image_test"
 )
@@ -194,41 +198,60 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def fetch(method: str, url: str, *, data=None, headers=None, opener=None):
+def opener_for(context: ssl.SSLContext | None = None, *handlers) -> urllib.request.OpenerDirector:
+    """No redirects followed; https verified against `context` (a CA file) when given."""
+    return urllib.request.build_opener(
+        NoRedirect, urllib.request.HTTPSHandler(context=context), *handlers
+    )
+
+
+def fetch(method: str, url: str, *, data=None, headers=None, opener=None, context=None):
     body = json.dumps(data).encode() if isinstance(data, dict) else data
     request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
-        with (opener or urllib.request.build_opener(NoRedirect)).open(request, timeout=20) as r:
+        with (opener or opener_for(context)).open(request, timeout=20) as r:
             return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
     except urllib.error.HTTPError as error:
         return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
 
 
-def pay(token: str, receiver: Receiver, order: str) -> str:
+def pay(
+    token: str,
+    order: str,
+    *,
+    postback_url: str | None,
+    base: str = BASE,
+    context: ssl.SSLContext | None = None,
+) -> str:
     """Init a sandbox payment and press Pay as the shopper; return the payment id."""
+    request = {
+        "id": order,
+        "customerEmail": "shopper@example.com",
+        "amount": "12.50",
+        "currency": "USD",
+        "successUrl": "https://shop.example/ok",
+        "errorUrl": "https://shop.example/error",
+    }
+    if postback_url:
+        request["postbackUrl"] = postback_url
     status, _, body = fetch(
         "POST",
-        f"{BASE}/api/v1/init-payment",
-        data={
-            "id": order,
-            "customerEmail": "shopper@example.com",
-            "amount": "12.50",
-            "currency": "USD",
-            "successUrl": "https://shop.example/ok",
-            "errorUrl": "https://shop.example/error",
-            "postbackUrl": receiver.url,
-        },
+        f"{base}/api/v1/init-payment",
+        data=request,
         headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+        context=context,
     )
     if status != 201:
         fail(f"init-payment answered {status}: {body[:300]!r}")
     payment = json.loads(body)
-    status, headers, _ = fetch("GET", payment["url"])
-    invoice = headers.get("location", "")
+    if not payment["url"].startswith(base):
+        fail(f"the payment's url {payment['url']!r} is not under {base}")
+    status, headers, _ = fetch("GET", payment["url"], context=context)
+    invoice = urllib.parse.urljoin(payment["url"], headers.get("location", ""))
     if status != 302 or "/sandbox/pay/" not in invoice:
         fail(f"/integration/pay answered {status} to {invoice!r}")
     jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(NoRedirect, urllib.request.HTTPCookieProcessor(jar))
+    opener = opener_for(context, urllib.request.HTTPCookieProcessor(jar))
     status, _, page = fetch("GET", invoice, opener=opener)
     match = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page)
     if status != 200 or match is None:
@@ -280,6 +303,89 @@ def check_configuration_error_exits() -> None:
         say(f"{role} without SECRET_KEY: exit {code} after {took:.1f} s")
 
 
+def check_shopper_class() -> None:
+    """The shopper process class starts, turns healthy on its own port and serves only the
+    shopper's paths (the TLS proxy sends it those; anything else is a routing mistake)."""
+    port = free_port()
+    env = {**ENV, "PORT": str(port), "SHOPPER_BIND": f"127.0.0.1:{port}"}
+    name = run_role("shopper", name="shopper", env=env)
+    say(f"shopper: healthy after {wait_healthy(name):.1f} s")
+    status, _, _ = fetch("GET", f"http://127.0.0.1:{port}/healthz")
+    api, _, body = fetch("POST", f"http://127.0.0.1:{port}/api/v1/init-payment", data={})
+    if status != 200 or api != 404 or b"not_served_here" not in body:
+        fail(f"shopper: /healthz {status}, /api/v1/init-payment {api} {body[:120]!r}")
+    say("shopper /healthz: 200; /api/v1/init-payment: 404 not_served_here")
+    docker("rm", "-f", name)
+
+
+# Run inside the emulator's container: wait until its REST API answers.
+BIGQUERY_PROBE = """
+import time, urllib.request
+url = "http://127.0.0.1:9050/bigquery/v2/projects/apaygate-local/datasets"
+for _ in range(240):
+    try:
+        urllib.request.urlopen(url, timeout=1)
+        break
+    except OSError:
+        time.sleep(0.5)
+else:
+    raise SystemExit("no answer")
+"""
+# Run by `manage.py shell` in the gateway's image: the export's own insert, read back through
+# the latest-state view (DuckDB's SQL under the emulator).
+BIGQUERY_INSERT_AND_READ = """
+import datetime, json
+from reporting.export.client import bigquery_client, bigquery_insert_rows, latest_view_id
+now = datetime.datetime.now(datetime.timezone.utc)
+events = [("payment.created", "pending"), ("payment.succeeded", "succeeded")]
+rows = [
+    dict(event_id=f"e{n}", type=event, status=status, payment_id="p1", amount="12.50",
+         currency="USD", is_test=True,
+         occurred_at=(now + datetime.timedelta(seconds=n)).isoformat())
+    for n, (event, status) in enumerate(events)
+]
+refused = bigquery_insert_rows(rows=rows, row_ids=[row["event_id"] for row in rows])
+sql = f"SELECT payment_id, status, last_event_type FROM `{latest_view_id()}`"
+view = [dict(row) for row in bigquery_client().query(sql).result()]
+print(json.dumps({"refused": refused, "view": view}))
+"""
+
+
+def check_bigquery_emulator() -> None:
+    """The emulator starts with no network at all (`--network none`: nothing can be
+    downloaded at start) and answers what the export sends: `manage.py bigquery_setup`
+    (dataset, partitioned table, the latest-state view) and a streamed insert read back
+    through the view. The gateway's image runs them in the emulator's network namespace."""
+    name = f"{PREFIX}-bigquery"
+    docker("run", "-d", "--name", name, "--network", "none", BIGQUERY_IMAGE,
+           "--project", "apaygate-local")  # fmt: skip
+    started.append(name)
+    begun = time.monotonic()
+    docker("exec", name, "/opt/bq/bin/python", "-c", BIGQUERY_PROBE)
+    say(f"bigquery emulator (--network none): answering after {time.monotonic() - begun:.1f} s")
+    env = {
+        "SECRET_KEY": ENV["SECRET_KEY"],
+        "BIGQUERY_PROJECT": "apaygate-local",
+        "BIGQUERY_DATASET": "image_test",
+        "BIGQUERY_API_ENDPOINT": "http://127.0.0.1:9050",
+        "LOG_LEVEL": "WARNING",
+    }
+    client = ["run", "--rm", "--network", f"container:{name}", *env_args(env)]
+    client += ["--entrypoint", "python", IMAGE, "manage.py"]
+    setup = docker(*client, "bigquery_setup").stdout.strip().replace("\n", "; ")
+    say(f"bigquery_setup: {setup}")
+    output = docker(*client, "shell", "-c", BIGQUERY_INSERT_AND_READ).stdout
+    answer = json.loads(output.strip().splitlines()[-1])
+    expected = [{"payment_id": "p1", "status": "succeeded", "last_event_type": "payment.succeeded"}]
+    if answer != {"refused": {}, "view": expected}:
+        fail(f"bigquery emulator: {answer}")
+    say("bigquery emulator: 2 rows streamed, payments_latest gives the payment's last state")
+    logs = docker("logs", name)
+    if "download" in (logs.stdout + logs.stderr).lower():
+        fail("the emulator tried to download something")
+    docker("rm", "-f", name)
+
+
 def main() -> None:
     print(f"Role checks of {IMAGE} (web on {BASE}, host network, loopback only)", flush=True)
     fresh_database_and_redis()
@@ -304,6 +410,7 @@ def main() -> None:
             say(f"web {path}: 200 {body[:60].decode(errors='replace')}")
         if "Control server error" in docker("logs", web).stderr:
             fail("gunicorn's control server could not start (read-only home?)")
+        check_shopper_class()
 
         secret = manage("create_merchant", "image-test", "--name", "Image Test", "--provider",
                         "sandbox")  # fmt: skip
@@ -312,7 +419,7 @@ def main() -> None:
         threading.Thread(target=receiver.serve_forever, daemon=True).start()
 
         started_at = time.monotonic()
-        payment_id = pay(token, receiver, "order-e2e")
+        payment_id = pay(token, "order-e2e", postback_url=receiver.url)
         wait_for("the postback", lambda: receiver.received, 60)
         headers, body = receiver.received[0]
         event = json.loads(body)
@@ -327,7 +434,7 @@ def main() -> None:
         receiver.delay = SLOW_ANSWER_SECONDS
         first = len(receiver.received)
         for n in range(IN_FLIGHT_PAYMENTS):
-            pay(token, receiver, f"order-stop-{n}")
+            pay(token, f"order-stop-{n}", postback_url=receiver.url)
         time.sleep(1.0)  # the relay has claimed them; the merchant holds every answer
         stop_started = time.monotonic()
         docker("stop", "-t", str(STOP_GRACE), worker)
@@ -353,6 +460,8 @@ def main() -> None:
             if state(name, ".State.Health.Status") != "healthy":
                 fail(f"{role} no longer healthy")
         say("web and beat still healthy")
+        if BIGQUERY_IMAGE:
+            check_bigquery_emulator()
     finally:
         for name in started:
             docker("rm", "-f", name, check=False)

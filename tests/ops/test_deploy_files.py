@@ -227,3 +227,59 @@ def test_compose_serves_https_through_the_proxy_only():
     assert "443:443" in services["proxy"]["ports"]
     assert "ports" not in services["web"] and "ports" not in services["shopper"]
     assert services["web"]["environment"]["AXES_PROXY_COUNT"] == "1"
+
+
+# --- make image-test's compose overlay and stand-ins ----------------------------------------
+
+
+class _OverlayLoader(yaml.SafeLoader):
+    """Reads Compose's `!override` / `!reset` tags as the plain values they carry."""
+
+
+_OverlayLoader.add_multi_constructor(
+    "!",
+    lambda loader, _tag, node: (
+        loader.construct_sequence(node)
+        if isinstance(node, yaml.SequenceNode)
+        else loader.construct_mapping(node)
+        if isinstance(node, yaml.MappingNode)
+        else loader.construct_scalar(node)
+    ),
+)
+
+
+def test_image_test_overlay_only_touches_services_of_the_compose_file():
+    overlay = yaml.load(
+        (ROOT / "deploy" / "compose.image-test.yml").read_text(), Loader=_OverlayLoader
+    )
+    services = _compose()["services"]
+
+    assert set(overlay["services"]) <= set(services)
+    # The stack's own settings stay: only images, the published port and test values change.
+    for name, service in overlay["services"].items():
+        assert set(service) <= {"image", "environment", "ports"}, name
+        assert "DEBUG" not in service.get("environment", {}), name
+    assert all(port.startswith("127.0.0.1:") for port in overlay["services"]["proxy"]["ports"])
+
+
+def test_image_test_builds_stand_ins_under_the_compose_file_image_names():
+    script = (ROOT / "scripts" / "image-test.sh").read_text()
+    stand_ins = re.search(r"^for standin in (.+); do$", script, re.M).group(1).split()
+    images = {service["image"] for service in _compose()["services"].values()}
+    stages = (ROOT / "deploy" / "standins" / "Dockerfile").read_text()
+
+    assert {"postgres:16.4", "redis:7.4.1"} <= images
+    assert set(stand_ins) == {"postgres:16.4", "redis:7.4.1"}
+    for image in stand_ins:
+        assert f" AS {image.split(':')[0]}\n" in stages
+
+
+def test_bigquery_emulator_installs_each_duckdb_extension_it_loads_from_a_wheel():
+    # DuckDB would download a missing extension when bqemulator starts (issue 24, item 1).
+    stage = " ".join(argument for _, argument in _stages()["bigquery-emulator"])
+    installed = re.search(r"bqemulator_extensions\.py ([a-z ]+)", stage).group(1).split()
+
+    assert {"spatial", "avro"} <= set(installed)
+    for name in installed:
+        assert f"duckdb-extension-{name}" in stage, name
+    assert "numpy" in stage
