@@ -295,7 +295,7 @@ def test_the_measure_catches_what_it_is_meant_to(live_server, browser):
     assert "code line wraps (360 characters" in joined  # the "short short ..." line
     assert "x x x" not in joined  # the line with a 300-character token may wrap
     page.set_viewport_size(VIEWPORTS["phone"])
-    shrink = "() => { document.querySelector('main img').style.cssText = 'min-width:0;width:300px'; }"
-    page.evaluate(shrink)
+    img_style = "min-width:0;width:300px"
+    page.evaluate(f"() => {{ document.querySelector('main img').style.cssText = '{img_style}'; }}")
     assert any("draws its text at" in p for p in _problems(page, live_server.url, "phone"))
     context.close()
