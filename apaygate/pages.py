@@ -33,6 +33,7 @@ from payments.errors import (
     database_unavailable,
     database_unavailable_response,
     error_body,
+    internal_error_response,
 )
 
 logger = logging.getLogger(__name__)
@@ -95,14 +96,22 @@ def server_error(request: HttpRequest) -> HttpResponse:
     it; that is how an unreachable database, raised in a view or a middleware, becomes a 503.
     """
     exc = sys.exc_info()[1]
+    if request.path.startswith("/api/"):
+        return api_server_error(exc)
     if database_unavailable(exc):
         return service_unavailable(request, exc)
-    if request.path.startswith("/api/"):
-        return _api_error(
-            code="internal_error", message="Internal error; it has been logged.", status=500
-        )
     html = loader.get_template("errors/500.html").render(_error_context(request.path))
     return HttpResponseServerError(html)
+
+
+def api_server_error(exc: BaseException | None) -> HttpResponse:
+    """The API's answer to an exception: 503 when the database is out of reach, else 500.
+
+    Also used with DEBUG on, in place of Django's debug page (apaygate/api_debug_errors.py).
+    """
+    if database_unavailable(exc):
+        return database_unavailable_response(exc)
+    return internal_error_response()
 
 
 def service_unavailable(request: HttpRequest, exc: BaseException | None) -> HttpResponse:

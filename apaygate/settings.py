@@ -67,7 +67,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every later middleware, view and log line runs under the request id.
     "apaygate.request_id.RequestIdMiddleware",
-    # Second: times everything below it, labelled by resolved route name.
+    # Second: an exception under /api/ is JSON with DEBUG on too (Django's page otherwise).
+    "apaygate.api_debug_errors.ApiDebugErrorMiddleware",
+    # Third: times everything below it, labelled by resolved route name.
     "apaygate.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "payments.api.middleware.RequestShapeMiddleware",  # NUL bytes, chunked bodies

@@ -46,7 +46,7 @@ CONFIG_MARKER = "[[config-reference]]"
 # xcode: every token colour reaches WCAG AA contrast (4.5:1) on the code background;
 # "friendly" left comments and shell output at about 3:1.
 PYGMENTS_STYLE = "xcode"
-# Code blocks and tables scroll sideways on a phone; a scrolling region must take
+# Code blocks, tables and figures scroll sideways on a phone; a scrolling region must take
 # keyboard focus (WCAG 2.1.1), or keyboard users cannot reach its hidden part.
 FOCUSABLE_SCROLLERS = (
     ('<div class="highlight"><pre>', '<div class="highlight"><pre tabindex="0">'),
@@ -99,6 +99,23 @@ class _LinkRewriter(Treeprocessor):
             src = element.get("src", "")
             if src and "/" not in src and ":" not in src:
                 element.set("src", static(f"docsite/{src}"))
+        for element in root.iter("p"):
+            if _holds_only_an_image(element):
+                # A figure keeps a readable size and scrolls on a phone (docs.css); a
+                # scrolling region takes keyboard focus, as code blocks and tables do.
+                element.tag = "figure"
+                element.set("class", "figure")
+                element.set("tabindex", "0")
+
+
+def _holds_only_an_image(element: Element) -> bool:
+    children = list(element)
+    return (
+        len(children) == 1
+        and children[0].tag == "img"
+        and not (element.text or "").strip()
+        and not (children[0].tail or "").strip()
+    )
 
 
 class _DocsExtension(Extension):

@@ -17,12 +17,15 @@ from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from rest_framework import exceptions
 
+from apaygate.request_id import get_request_id
+
 __all__ = [
     "DATABASE_RETRY_AFTER_SECONDS",
     "ApiError",
     "database_unavailable",
     "database_unavailable_response",
     "error_body",
+    "internal_error_response",
 ]
 
 logger = logging.getLogger(__name__)
@@ -78,3 +81,16 @@ def database_unavailable_response(exc: BaseException | None = None) -> JsonRespo
     )
     response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
     return response
+
+
+def internal_error_response() -> JsonResponse:
+    """500 `internal_error`, naming the request id the logs carry for this request.
+
+    The id is also the `X-Request-ID` header; it is in the message too because that is
+    what a merchant pastes into a support ticket.
+    """
+    request_id = get_request_id()
+    message = "Internal error; it has been logged."
+    if request_id:
+        message += f" Quote request id {request_id} when you ask for help."
+    return JsonResponse(error_body(code="internal_error", message=message), status=500)

@@ -11,7 +11,7 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler
 
@@ -20,6 +20,7 @@ from payments.errors import (
     database_unavailable,
     database_unavailable_response,
     error_body,
+    internal_error_response,
 )
 
 logger = logging.getLogger(__name__)
@@ -79,10 +80,7 @@ def api_exception_handler(exc, context):
     response = exception_handler(exc, context)
     if response is None:
         logger.exception("unhandled API error", exc_info=exc)
-        return JsonResponse(
-            error_body(code="internal_error", message="Internal error; it has been logged."),
-            status=500,
-        )
+        return internal_error_response()
     if isinstance(exc, ApiError):
         response.data = error_body(code=exc.code, message=exc.message, errors=exc.errors)
         return response

@@ -1,8 +1,10 @@
 """The postback-verification snippets in docs/public/postbacks.md, run against real postbacks.
 
 Each snippet is cut out of the Markdown (the block after `<!-- snippet: verify-<lang> -->`)
-and run as written: Python in-process, Node.js and PHP with the machine's binaries. The
-postbacks are signed and POSTed by the gateway's own delivery code to a local endpoint.
+and run as written, never from a second copy: Python in-process, the JavaScript one inside
+workerd (Cloudflare's runtime, through miniflare: `snippet_in_workerd.mjs`) and in Node.js,
+PHP with the machine's PHP CLI. The postbacks are signed and POSTed by the gateway's own
+delivery code to a local endpoint.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import re
 import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -21,14 +24,18 @@ from standardwebhooks import Webhook
 from payments.delivery.wire import delivery_headers
 from payments.merchants import merchant_rotate_postback_secret
 from tests.factories import MerchantFactory
+from tests.sdk.conftest import require_node_modules
+from tests.sdk.gateway import SDK_TS
 
 from .conftest import DOCS_ROOT, docs_snippets
+
+WORKERD_HARNESS = Path(__file__).with_name("snippet_in_workerd.mjs")
 
 NODE_HARNESS = """
 const input = JSON.parse(require("node:fs").readFileSync(0, "utf8"));
 const body = Buffer.from(input.body_b64, "base64").toString("utf8");
 const headers = input.as_headers_object ? new Headers(input.headers) : input.headers;
-verifyPostback(body, headers, input.secret).then(
+checkPostbackSignature(body, headers, input.secret).then(
   (event) => process.stdout.write(JSON.stringify({ ok: true, event })),
   (error) => process.stdout.write(JSON.stringify({ ok: false, error: error.message })),
 );
@@ -38,7 +45,7 @@ PHP_HARNESS = """
 $input = json_decode(stream_get_contents(STDIN), true);
 try {
     $body = base64_decode($input['body_b64']);
-    $event = verify_postback($body, $input['headers'], $input['secret']);
+    $event = check_postback_signature($body, $input['headers'], $input['secret']);
     echo json_encode(['ok' => true, 'event' => $event]);
 } catch (Throwable $e) {
     echo json_encode(['ok' => false, 'error' => $e->getMessage()]);
@@ -50,7 +57,7 @@ def _run_python(body: bytes, headers: dict, secret: str) -> dict:
     namespace: dict = {}
     exec(docs_snippets()["verify-python"], namespace)
     try:
-        return {"ok": True, "event": namespace["verify_postback"](body, headers, secret)}
+        return {"ok": True, "event": namespace["check_postback_signature"](body, headers, secret)}
     except namespace["InvalidPostback"] as exc:
         return {"ok": False, "error": str(exc)}
 
@@ -78,7 +85,7 @@ def _run_external(
 
 
 def _run_node(body, headers, secret, tmp_path, **extra) -> dict:
-    source = docs_snippets()["verify-node"] + "\n" + NODE_HARNESS
+    source = docs_snippets()["verify-javascript"] + "\n" + NODE_HARNESS
     return _run_external(["node"], source, body, headers, secret, tmp_path, **extra)
 
 
@@ -89,7 +96,27 @@ def _run_php(body, headers, secret, tmp_path, **extra) -> dict:
     return _run_external(["php"], source, body, headers, secret, tmp_path, **extra)
 
 
-LANGUAGES = ["python", "node", "php"]
+def _run_workerd(body, headers, secret, tmp_path) -> dict:
+    require_node_modules(SDK_TS)  # miniflare comes with the TypeScript SDK's dev tools
+    script = tmp_path / "snippet.js"
+    script.write_text(docs_snippets()["verify-javascript"], encoding="utf-8")
+    case = {"body_b64": base64.b64encode(body).decode(), "headers": headers, "secret": secret}
+    done = subprocess.run(
+        ["node", str(WORKERD_HARNESS), str(script)],
+        input=json.dumps([case]),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    [result] = json.loads(done.stdout)
+    assert result.pop("runtime") == "Cloudflare-Workers"  # really inside workerd
+    return result
+
+
+LANGUAGES = ["python", "javascript-workerd", "javascript-node", "php"]
+# The SDKs' verifiers; a hand-written snippet named like them would read as the SDK's API.
+SDK_VERIFIER_NAMES = {"verifyPostback", "verify_postback"}
 
 
 @pytest.fixture
@@ -97,18 +124,39 @@ def verify(tmp_path):
     def run(language: str, body: bytes, headers: dict, secret: str, **extra) -> dict:
         if language == "python":
             return _run_python(body, headers, secret)
-        if shutil.which(language) is None:
+        binary = "php" if language == "php" else "node"
+        if shutil.which(binary) is None:
             pytest.fail(
-                f"`{language}` is not installed (scripts/ensure-system-packages.sh installs it)"
+                f"`{binary}` is not installed (scripts/ensure-system-packages.sh installs it)"
             )
-        runner = _run_node if language == "node" else _run_php
+        if language == "javascript-workerd":
+            return _run_workerd(body, headers, secret, tmp_path)
+        runner = _run_node if language == "javascript-node" else _run_php
         return runner(body, headers, secret, tmp_path, **extra)
 
     return run
 
 
 def test_docs_define_one_snippet_per_language():
-    assert {"verify-python", "verify-node", "verify-php"} <= set(docs_snippets())
+    assert {"verify-python", "verify-javascript", "verify-php"} <= set(docs_snippets())
+
+
+@pytest.mark.parametrize("name", ["verify-python", "verify-javascript", "verify-php"])
+def test_snippets_are_not_named_like_the_sdks_verifier(name):
+    defined = set(re.findall(r"(?:def|function)\s+(\w+)", docs_snippets()[name]))
+
+    assert {"check_postback_signature", "checkPostbackSignature"} & defined
+    assert not SDK_VERIFIER_NAMES & defined
+
+
+def test_postbacks_page_leads_with_the_sdks_verifier():
+    text = (DOCS_ROOT / "public" / "postbacks.md").read_text(encoding="utf-8")
+    section = text[text.index("## Verify the signature") :]
+
+    first_code = section.index("```")
+    assert section.index("### With an SDK") < section.index("### Without an SDK")
+    assert "verifyPostback" in section[: first_code + 400]
+    assert section.index("verify_postback") < section.index("<!-- snippet:")
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -143,6 +191,7 @@ def test_snippet_rejects_a_tampered_body(language, verify, send_real_postback):
     result = verify(language, tampered, postback.headers, merchant.postback_secret)
 
     assert result["ok"] is False
+    assert "no matching signature" in result["error"]
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -172,7 +221,7 @@ def test_snippet_rejects_a_replayed_old_postback(language, verify, send_real_pos
     result = verify(language, postback.body, headers, merchant.postback_secret)
 
     assert result["ok"] is False
-    assert "timestamp" in result["error"]
+    assert "stale timestamp" in result["error"]
 
 
 def _run_python_signature_only(body: bytes, headers: dict, secret: str) -> bool:
@@ -201,7 +250,11 @@ def test_node_snippet_takes_a_fetch_headers_object(verify, send_real_postback):
     postback = send_real_postback(merchant=merchant)
 
     result = verify(
-        "node", postback.body, postback.headers, merchant.postback_secret, as_headers_object=True
+        "javascript-node",
+        postback.body,
+        postback.headers,
+        merchant.postback_secret,
+        as_headers_object=True,
     )
 
     assert result["ok"] is True, result
@@ -219,3 +272,15 @@ def test_example_postback_printed_in_the_docs_is_really_signed():
 
     assert _run_python_signature_only(example["body"].encode(), headers, secret)
     assert not _run_python_signature_only(example["body"].encode() + b" ", headers, secret)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_snippet_names_a_missing_header(language, verify, send_real_postback):
+    merchant = MerchantFactory()
+    postback = send_real_postback(merchant=merchant)
+    headers = {k: v for k, v in postback.headers.items() if k != "webhook-signature"}
+
+    result = verify(language, postback.body, headers, merchant.postback_secret)
+
+    assert result["ok"] is False
+    assert "missing header webhook-signature" in result["error"]
