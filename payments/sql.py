@@ -46,6 +46,11 @@ def table(model: type[Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
+def column(model: type[Model], name: str) -> str:
+    """One field's column name, quoted (`name` is the field's name, e.g. `payment`)."""
+    return connection.ops.quote_name(model._meta.get_field(name).column)
+
+
 def column_count(model: type[Model]) -> int:
     return len(_columns(model, connection.vendor)[0])
 
