@@ -132,7 +132,7 @@ def payment_init(
     reference = data.get("id")
     fingerprint = request_fingerprint({**data, "is_test": is_test})
     try:
-        with _savepoint_if_nested():
+        with _atomic_unless_one_statement():
             payment = Payment(
                 public_id=payment_id_generate(),
                 merchant=merchant,
@@ -188,16 +188,17 @@ def payment_init(
     return InitResult(payment=_invoice(payment, plan), replayed=False)
 
 
-def _savepoint_if_nested():
-    """A savepoint when a caller's transaction is open, else nothing.
+def _atomic_unless_one_statement():
+    """A transaction (or savepoint) around the payment's INSERT unless it needs none.
 
-    The payment's INSERT is one statement, atomic by itself: in autocommit it needs no
-    BEGIN and COMMIT (two round trips per init-payment). Inside a caller's transaction a
-    unique violation would abort the whole of it; the savepoint keeps that to this write.
+    On PostgreSQL the payment and its event are one statement (payments/sql.py), atomic by
+    itself: in autocommit it needs no BEGIN and COMMIT (two round trips per init-payment).
+    Inside a caller's transaction a unique violation would abort the whole of it, so a
+    savepoint keeps that to this write; on SQLite the two INSERTs need a transaction.
     """
-    if connection.in_atomic_block:
-        return transaction.atomic()
-    return contextlib.nullcontext()
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        return contextlib.nullcontext()
+    return transaction.atomic()
 
 
 def _wait_until_settled(payment: Payment) -> Payment:

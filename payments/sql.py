@@ -113,10 +113,17 @@ def insert_with_child(parent: Model, child: Model, *, link: str) -> None:
 
     `WITH parent AS (INSERT … RETURNING pk) INSERT INTO child (…) VALUES (…)`: one round
     trip instead of two, and, being one statement, atomic without a transaction around it
-    (a unique violation of the parent leaves no child behind). The parent's primary key is
-    an auto one, read back; the child's is set in Python (a UUID) or read back too. Same
-    limits as `insert`.
+    (a unique violation of the parent leaves no child behind), on PostgreSQL. The parent's
+    primary key is an auto one, read back; the child's is set in Python (a UUID) or read
+    back too. Same limits as `insert`.
     """
+    if connection.vendor != "postgresql":
+        # SQLite (embedded mode) allows no INSERT inside WITH: two statements, which the
+        # caller runs in a transaction (payments/services.py).
+        insert([parent])
+        setattr(child, type(child)._meta.get_field(link).name, parent)
+        insert([child])
+        return
     parent_fields, parent_head, parent_row, parent_auto = _insert_shape(
         type(parent), connection.vendor
     )
