@@ -7,6 +7,7 @@ transaction, then moves the row with a conditional UPDATE whose row count it che
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -15,12 +16,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apaygate.db_pool import connection_release
 from payments import sql
-from payments.audit import event_record
+from payments.audit import event_build, event_record
 from payments.currencies import TELE_USD
 from payments.errors import ApiError
 from payments.kv import BreakerAnnouncements, kv_store
@@ -131,7 +132,7 @@ def payment_init(
     reference = data.get("id")
     fingerprint = request_fingerprint({**data, "is_test": is_test})
     try:
-        with transaction.atomic():
+        with _atomic_unless_one_statement():
             payment = Payment(
                 public_id=payment_id_generate(),
                 merchant=merchant,
@@ -155,12 +156,13 @@ def payment_init(
                 error_url=data["errorUrl"],
                 postback_url=data.get("postbackUrl", ""),
             )
-            sql.insert([payment])  # written once (payments/sql.py), not compiled per call
-            event_record(
+            created = event_build(
                 type=EventType.PAYMENT_CREATED,
                 payment=payment,
                 payload={"test": is_test, "has_postback": payment.wants_postbacks},
             )
+            # The payment and its first event in one statement (payments/sql.py).
+            sql.insert_with_child(payment, created, link="payment")
     except IntegrityError:
         earlier = payment_replay_decide(
             merchant=merchant,
@@ -184,6 +186,19 @@ def payment_init(
         return InitResult(payment=_wait_until_settled(earlier.payment), replayed=True)
 
     return InitResult(payment=_invoice(payment, plan), replayed=False)
+
+
+def _atomic_unless_one_statement():
+    """A transaction (or savepoint) around the payment's INSERT unless it needs none.
+
+    On PostgreSQL the payment and its event are one statement (payments/sql.py), atomic by
+    itself: in autocommit it needs no BEGIN and COMMIT (two round trips per init-payment).
+    Inside a caller's transaction a unique violation would abort the whole of it, so a
+    savepoint keeps that to this write; on SQLite the two INSERTs need a transaction.
+    """
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        return contextlib.nullcontext()
+    return transaction.atomic()
 
 
 def _wait_until_settled(payment: Payment) -> Payment:

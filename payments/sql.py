@@ -36,14 +36,25 @@ def _columns(model: type[Model], vendor: str) -> tuple[list, list[str], list]:
 
 def select_list(model: type[Model], alias: str) -> str:
     """`alias.col1, alias.col2, ...` for every concrete column of `model`, in field order."""
+    return _select_list(model, alias, connection.vendor)
+
+
+@cache
+def _select_list(model: type[Model], alias: str, vendor: str) -> str:
+    # Joined once: quoting every column again per request showed in the intake's profile.
     quote = connection.ops.quote_name
-    fields, _names, _conv = _columns(model, connection.vendor)
+    fields, _names, _conv = _columns(model, vendor)
     return ", ".join(f"{alias}.{quote(f.column)}" for f in fields)
 
 
 def table(model: type[Model]) -> str:
     """The model's table name, quoted."""
     return connection.ops.quote_name(model._meta.db_table)
+
+
+def column(model: type[Model], name: str) -> str:
+    """One field's column name, quoted (`name` is the field's name, e.g. `payment`)."""
+    return connection.ops.quote_name(model._meta.get_field(name).column)
 
 
 def column_count(model: type[Model]) -> int:
@@ -94,6 +105,54 @@ def insert(objects: Sequence[Model]) -> None:
             for obj, (pk,) in zip(objects, cursor.fetchall(), strict=True):
                 setattr(obj, auto.attname, pk)
     for obj in objects:
+        obj._state.adding, obj._state.db = False, connection.alias
+
+
+def insert_with_child(parent: Model, child: Model, *, link: str) -> None:
+    """INSERT `parent` and `child`, whose foreign key `link` points at it, in ONE statement.
+
+    `WITH parent AS (INSERT … RETURNING pk) INSERT INTO child (…) VALUES (…)`: one round
+    trip instead of two, and, being one statement, atomic without a transaction around it
+    (a unique violation of the parent leaves no child behind), on PostgreSQL. The parent's
+    primary key is an auto one, read back; the child's is set in Python (a UUID) or read
+    back too. Same limits as `insert`.
+    """
+    if connection.vendor != "postgresql":
+        # SQLite (embedded mode) allows no INSERT inside WITH: two statements, which the
+        # caller runs in a transaction (payments/services.py).
+        insert([parent])
+        setattr(child, type(child)._meta.get_field(link).name, parent)
+        insert([child])
+        return
+    parent_fields, parent_head, parent_row, parent_auto = _insert_shape(
+        type(parent), connection.vendor
+    )
+    child_fields, child_head, _child_row, child_auto = _insert_shape(type(child), connection.vendor)
+    if parent_auto is None:
+        raise ValueError("insert_with_child needs an auto primary key on the parent")
+    quote = connection.ops.quote_name
+    fk = type(child)._meta.get_field(link)
+    parent_pk = f"(SELECT {quote(parent_auto.column)} FROM parent)"  # noqa: S608 (identifiers)
+    child_values = ", ".join(parent_pk if f is fk else "%s" for f in child_fields)
+    returning = [fk] + ([child_auto] if child_auto is not None else [])
+    statement = (
+        f"WITH parent AS ({parent_head} VALUES {parent_row}"
+        f" RETURNING {quote(parent_auto.column)})"
+        f" {child_head} VALUES ({child_values})"
+        f" RETURNING {', '.join(quote(f.column) for f in returning)}"
+    )
+    params = [f.get_db_prep_save(f.pre_save(parent, True), connection) for f in parent_fields]
+    params += [
+        f.get_db_prep_save(f.pre_save(child, True), connection) for f in child_fields if f is not fk
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        row = cursor.fetchone()
+    setattr(parent, parent_auto.attname, row[0])
+    setattr(child, fk.name, parent)  # the key and the cached relation, as the ORM keeps them
+    if child_auto is not None:
+        setattr(child, child_auto.attname, row[1])
+    for obj in (parent, child):
         obj._state.adding, obj._state.db = False, connection.alias
 
 

@@ -8,10 +8,12 @@ from decimal import Decimal
 
 import pytest
 import responses
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from payments.kv import kv_cached, kv_get
-from payments.models import EventType, Payment, PaymentStatus
+from payments.models import EventType, Payment, PaymentEvent, PaymentStatus
 from payments.tokens import payment_id_generate
 from tests.factories import ExchangeRateFactory, MerchantFactory, make_token
 
@@ -314,15 +316,16 @@ def test_a_whole_json_number_is_taken_as_an_integer_id_and_name(api):
 
 
 @responses.activate
-def test_init_payment_costs_nine_queries(bansky, django_assert_num_queries):
+def test_init_payment_costs_eight_queries(bansky, django_assert_num_queries):
     # given a token already stamped as used (that write happens once a minute)
     responses.post(BANSKY_URL, json={"url": "https://pay.bansky.example/p/9", "reference": "b-9"})
     client = client_for(bansky)
     post(client, {**BODY, "id": "warm-up"})
 
-    # when: the token; the payment and its event (in a transaction); the invoice and the
+    # when: the token; the payment and its event in one statement (here in a savepoint, as
+    # the test runs inside a transaction; in production it needs none); the invoice and the
     # move to pending in one UPDATE, and its event (in a transaction)
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         response = post(client, BODY)
 
     # then
@@ -330,3 +333,33 @@ def test_init_payment_costs_nine_queries(bansky, django_assert_num_queries):
     payment = Payment.objects.get(public_id=response.json()["id"])
     assert (payment.status, payment.provider_reference) == (PaymentStatus.PENDING, "b-9")
     assert payment.provider_url == "https://pay.bansky.example/p/9"
+
+
+@pytest.mark.django_db(transaction=True)
+@responses.activate
+def test_outside_a_transaction_the_payment_and_its_event_are_one_statement():
+    # given a merchant, the gateway in autocommit as in production (no test transaction)
+    merchant = MerchantFactory(slug="aimbrella", provider="bansky")
+    responses.post(BANSKY_URL, json={"url": "https://pay.bansky.example/p/1", "reference": "b-1"})
+    client = client_for(merchant)
+    post(client, {**BODY, "id": "warm-up"})
+
+    # when the payment is made, then the same id comes with another body
+    with CaptureQueriesContext(connection) as queries:
+        response = post(client, BODY)
+        again = post(client, {**BODY, "amount": 5})
+
+    # then the payment's INSERT carries its event, without a savepoint around it
+    assert (response.status_code, again.status_code) == (201, 409)
+    statements = [q["sql"] for q in queries.captured_queries]
+    creating = [
+        s for s in statements if s.startswith('WITH parent AS (INSERT INTO "payments_payment"')
+    ]
+    assert len(creating) == 2  # the second one is refused by the unique id
+    assert 'INSERT INTO "payments_paymentevent"' in creating[0]
+    assert not [s for s in statements if "SAVEPOINT" in s]
+    # and the refused one left no payment and no event behind
+    assert Payment.objects.filter(merchant=merchant).count() == 2
+    payment = Payment.objects.get(public_id=response.json()["id"])
+    assert payment.events.filter(type=EventType.PAYMENT_CREATED).count() == 1
+    assert PaymentEvent.objects.filter(type=EventType.PAYMENT_CREATED).count() == 2

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.test import override_settings
 
+from payments.api.inputs import InitPaymentInput
 from payments.models import Payment
 from tests.payments.api.test_init_payment import BODY, post
 
@@ -134,3 +135,22 @@ def test_body_over_one_megabyte_is_413(api):
 
     assert response.status_code == 413
     assert response.json()["code"] == "payload_too_large"
+
+
+def test_the_input_fields_are_built_once_and_bound_to_no_request():
+    # given two requests' inputs, one valid and one not
+    first = InitPaymentInput(data={**BODY, "amount": "10.00"})
+    second = InitPaymentInput(data={**BODY, "amount": "-1"})
+
+    # when both are validated
+    assert first.is_valid()
+    assert not second.is_valid()
+
+    # then they share one set of fields (DRF would deep-copy them per instance), whose
+    # parent holds neither request's data, and each kept its own answer
+    assert first.fields is second.fields
+    parent = first.fields["amount"].parent
+    assert parent is not first and parent is not second
+    assert not hasattr(parent, "initial_data")
+    assert first.validated_data["amount"] == Decimal("10.00")
+    assert second.errors == {"amount": ["Must be a decimal number greater than 0."]}
