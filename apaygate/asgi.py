@@ -23,7 +23,10 @@ bench/: postback intake at a few per cent of its WSGI speed). Reused threads bor
 connections from the process's pool (DATABASE_POOL_*) and give them back after each request.
 
 The adapter reads the request body into memory (refusing more than MAX_BODY_BYTES) and
-sends Django's response when it is complete: every response here is small.
+sends Django's response when it is complete: every response here is small. The one
+long-lived answer, `GET /api/v1/postbacks/stream` (`apaygate listen`), is authorized by
+Django in the general pool and then streamed by this loop
+(payments/api/postback_stream.py), so a listener never holds a pool thread.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from apaygate.pools import (  # noqa: E402
     shed_answer,
     web_pools,
 )
+from payments.api import postback_stream  # noqa: E402
 from payments.shopper.fast_lane import PATH as FAST_LANE_PATH  # noqa: E402
 from payments.shopper.fast_lane import pay_fast  # noqa: E402
 
@@ -138,13 +142,21 @@ async def application(scope, receive, send):
         await send({"type": "http.response.start", "status": 413, "headers": []})
         await send({"type": "http.response.body", "body": b""})
         return
-    answer = await pools[pool_for(scope["path"])].run(
-        partial(run_django, wsgi_environ(scope, body)), receive=receive
-    )
+    environ = wsgi_environ(scope, body)
+    streams = scope["path"] == postback_stream.PATH
+    if streams:
+        environ[postback_stream.ON_LOOP] = True
+    answer = await pools[pool_for(scope["path"])].run(partial(run_django, environ), receive=receive)
     if isinstance(answer, Shed):
         if answer.reason == CLIENT_GONE:
             return  # nobody to answer; the request was not run
         answer = shed_answer(scope["path"])
     status, headers, content = answer
+    if streams and (merchant_id := postback_stream.stream_grant(headers)) is not None:
+        # Django authorized it in a pool thread; the stream itself runs on this loop.
+        await postback_stream.postbacks_stream(
+            scope=scope, receive=receive, send=send, merchant_id=merchant_id, headers=headers
+        )
+        return
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": content})

@@ -367,6 +367,15 @@ POSTBACK_ENDPOINT_BUSY_DELAY = env.float("POSTBACK_ENDPOINT_BUSY_DELAY", default
 POSTBACK_ENDPOINT_DISABLE_HOURS = env.float("POSTBACK_ENDPOINT_DISABLE_HOURS", default=72.0)
 POSTBACK_ALERT_FAILURES = env.int("POSTBACK_ALERT_FAILURES", default=10)
 POSTBACK_ALERT_DIGEST_HOURS = env.float("POSTBACK_ALERT_DIGEST_HOURS", default=24.0)
+# `apaygate listen` (GET /api/v1/postbacks/stream, payments/api/postback_stream.py): test-mode
+# postbacks kept per merchant for a reconnecting listener (entries; seconds after the last),
+# streams open at once per merchant and per web process, and the seconds one stream lasts
+# before the server ends it (the client reconnects with Last-Event-ID and misses nothing).
+POSTBACK_STREAM_KEEP = env.int("POSTBACK_STREAM_KEEP", default=100)
+POSTBACK_STREAM_TTL = env.int("POSTBACK_STREAM_TTL", default=3600)
+POSTBACK_STREAM_PER_MERCHANT = env.int("POSTBACK_STREAM_PER_MERCHANT", default=5)
+POSTBACK_STREAM_PER_PROCESS = env.int("POSTBACK_STREAM_PER_PROCESS", default=200)
+POSTBACK_STREAM_MAX_SECONDS = env.float("POSTBACK_STREAM_MAX_SECONDS", default=900.0)
 
 # Analytics.
 BIGQUERY_PROJECT = env.str("BIGQUERY_PROJECT", default="")

@@ -250,3 +250,43 @@ postback_test_schema = extend_schema(
         **{status: error_response(status) for status in (400, 401, 403, 406, 415, 429)},
     },
 )
+
+postback_stream_schema = extend_schema(
+    operation_id="stream_postbacks",
+    summary="Stream test-mode postbacks (server-sent events)",
+    description=(
+        "What `apaygate listen --forward-to URL` reads (the Python SDK's console command, the "
+        "TypeScript SDK's `npx` bin). **Test tokens only**: a live token gets 403 "
+        "`test_token_required`; live postbacks are never streamed.\\n\\n"
+        "Every test-mode postback the gateway sends (to the payment's `postbackUrl`, or "
+        "tries to) is also sent here, as `event: postback`, `id: <entry id>`, `data: "
+        '{"event", "paymentId", "headers", "body"}`: `body` is the exact text that was '
+        "signed and `headers` the `webhook-id`, `webhook-timestamp`, `webhook-signature` and "
+        "`Content-Type` as sent, so forwarding them unchanged lets your own handler verify "
+        "the signature with your secret. A comment line comes every 15 s. The server ends a "
+        "stream after a while (`POSTBACK_STREAM_MAX_SECONDS`); reconnect with the "
+        "`Last-Event-ID` header to get what came meanwhile (the last 100 postbacks of the "
+        "last hour are kept)."
+    ),
+    tags=["postbacks"],
+    parameters=[
+        OpenApiParameter(
+            "Last-Event-ID",
+            OpenApiTypes.STR,
+            OpenApiParameter.HEADER,
+            required=False,
+            description="The `id` of the last event you got: the stream resumes after it.",
+        ),
+        RETRY_AFTER,
+    ],
+    responses={
+        (200, "text/event-stream"): OpenApiResponse(
+            response=OpenApiTypes.STR,
+            description="Server-sent events, one `postback` event per test-mode postback.",
+        ),
+        401: error_response(401),
+        403: error_response(403, ["test_token_required", "merchant_disabled"]),
+        429: error_response(429, ["rate_limited", "stream_limit_reached"]),
+        503: error_response(503, ["stream_unavailable", "overloaded"]),
+    },
+)

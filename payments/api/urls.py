@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from payments.api import payments, postbacks
+from payments.api import payments, postback_stream, postbacks
 
 urlpatterns = [
     path("init-payment", payments.InitPaymentApi.as_view(), name="api-init-payment"),
@@ -18,4 +18,9 @@ urlpatterns = [
         name="api-postback-resend",
     ),
     path("postbacks/test", postbacks.PostbackTestApi.as_view(), name="api-postback-test"),
+    path(
+        "postbacks/stream",
+        postback_stream.PostbackStreamApi.as_view(),
+        name="api-postback-stream",
+    ),
 ]

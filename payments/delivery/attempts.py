@@ -26,6 +26,7 @@ def delivery_attempt(*, delivery_id: int) -> PostbackDelivery | None:
         url=delivery.url,
         webhook_id=delivery.webhook_id,
         payload=delivery.payload,
+        test=delivery.payment.is_test,
     )
     recorded = attempts_record(results=[(delivery.pk, delivery.claim_token, result)])
     return recorded[0] if recorded else None

@@ -49,6 +49,7 @@ CLAIM_READS = (
     "claimed_by",
     "last_error",
     "updated_at",
+    "payment__is_test",  # a test postback is copied to `apaygate listen` (send.py)
     "payment__merchant__postback_secret",
     "payment__merchant__previous_postback_secret",
     "payment__merchant__previous_secret_expires_at",

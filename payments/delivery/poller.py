@@ -324,6 +324,7 @@ class DeliveryPoller:
                         url=delivery.url,
                         webhook_id=delivery.webhook_id,
                         payload=delivery.payload,
+                        test=delivery.payment.is_test,
                     )
                     endpoint_observe(
                         merchant_id=delivery.payment.merchant.pk, url=delivery.url, result=result

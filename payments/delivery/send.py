@@ -16,6 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from apaygate.http import InvalidIPAddress, merchant_client, merchant_timeout
+from payments.delivery.listen import postback_publish
 from payments.delivery.wire import (
     TEST_EVENT,
     delivery_headers,
@@ -64,11 +65,18 @@ def _response_excerpt(response: requests.Response) -> str:
     return kept.decode("utf-8", errors="replace")
 
 
-def postback_send(*, merchant: Merchant, url: str, webhook_id: str, payload: dict) -> AttemptResult:
-    """POST one signed postback and report what happened; never raises for HTTP trouble."""
+def postback_send(
+    *, merchant: Merchant, url: str, webhook_id: str, payload: dict, test: bool = False
+) -> AttemptResult:
+    """POST one signed postback and report what happened; never raises for HTTP trouble.
+
+    `test`: the payment is a test-mode one, so `apaygate listen` gets a copy first.
+    """
     body = payload_body(payload)
     started = timezone.now()
     headers = delivery_headers(merchant=merchant, webhook_id=webhook_id, body=body, at=started)
+    if test:  # the one publish hook (payments/delivery/listen.py); live is never streamed
+        postback_publish(merchant_id=merchant.pk, payload=payload, headers=headers, body=body)
     clock = time.monotonic()
     status_code: int | None = None
     error = ""

@@ -50,6 +50,10 @@ ERROR_MEANINGS = {
     "provider_interrupted": "The gateway stopped mid-call; payment closed as `provider_error`.",
     "not_final": "The payment is not final yet: there is no postback to resend.",
     "no_postback_url": "The payment was created without `id` or `postbackUrl`: no postbacks.",
+    "test_token_required": "Only test-mode postbacks are streamed: use a test token.",
+    "stream_limit_reached": "This merchant has its maximum of streams open; close one.",
+    "stream_unavailable": "This gateway cannot stream right now (or at all: no Redis).",
+    "overloaded": "The server is at capacity; retry after `Retry-After` seconds.",
 }
 EXAMPLE_FIELD_ERRORS = {
     "validation_error": {"amount": ["At most 2 decimal places for this currency."]},

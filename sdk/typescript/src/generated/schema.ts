@@ -87,6 +87,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/postbacks/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stream test-mode postbacks (server-sent events)
+         * @description What `apaygate listen --forward-to URL` reads (the Python SDK's console command, the TypeScript SDK's `npx` bin). **Test tokens only**: a live token gets 403 `test_token_required`; live postbacks are never streamed.\n\nEvery test-mode postback the gateway sends (to the payment's `postbackUrl`, or tries to) is also sent here, as `event: postback`, `id: <entry id>`, `data: {"event", "paymentId", "headers", "body"}`: `body` is the exact text that was signed and `headers` the `webhook-id`, `webhook-timestamp`, `webhook-signature` and `Content-Type` as sent, so forwarding them unchanged lets your own handler verify the signature with your secret. A comment line comes every 15 s. The server ends a stream after a while (`POSTBACK_STREAM_MAX_SECONDS`); reconnect with the `Last-Event-ID` header to get what came meanwhile (the last 100 postbacks of the last hour are kept).
+         */
+        get: operations["stream_postbacks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/postbacks/test": {
         parameters: {
             query?: never;
@@ -1382,6 +1402,88 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before the next request. */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    stream_postbacks: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The `id` of the last event you got: the stream resumes after it. */
+                "Last-Event-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Server-sent events, one `postback` event per test-mode postback. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /**
+             * @description Codes:
+             *
+             *     - `authentication_required`: No `Authorization` header.
+             *     - `invalid_token`: Unknown or malformed token.
+             *     - `revoked_token`: The token was revoked.
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Codes:
+             *
+             *     - `test_token_required`: Only test-mode postbacks are streamed: use a test token.
+             *     - `merchant_disabled`: The merchant account is disabled.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Codes:
+             *
+             *     - `rate_limited`: Too many requests for this token; wait `Retry-After` seconds.
+             *     - `stream_limit_reached`: This merchant has its maximum of streams open; close one.
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Codes:
+             *
+             *     - `stream_unavailable`: This gateway cannot stream right now (or at all: no Redis).
+             *     - `overloaded`: The server is at capacity; retry after `Retry-After` seconds.
+             */
+            503: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
