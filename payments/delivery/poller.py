@@ -131,7 +131,7 @@ class DeliveryPoller:
         self._scanned_at = 0.0  # the last claim that left no URL out for its room
         self._beat_at = 0.0
         self._backlog = False  # the last scan found more due rows than room
-        self._limit_hit = False  # ... because it took as many as it asked for
+        self._limit_hit = False  # ... because it took every row it asked for
         self._wanted: queue.SimpleQueue[int] = queue.SimpleQueue()  # ids, or WAKE
         self._held: list[int] = []  # wanted ids waiting for a free sender
         self._jobs: queue.SimpleQueue[PostbackDelivery | None] = queue.SimpleQueue()
@@ -378,7 +378,10 @@ class DeliveryPoller:
             self._backlog = True
             return FULL
         self._take(claimed)
-        self._limit_hit = claimed.seen == free
+        # Took all it asked for: more may be due anywhere. Rows left for a URL's room are
+        # waited for by that URL's room (`_worth_a_claim`), not polled for: a claim that
+        # leaves a URL out walks past all its due rows.
+        self._limit_hit = len(claimed.deliveries) == free
         self._left_behind = claimed.left_behind
         self._backlog = self._limit_hit or bool(claimed.left_behind)
         return FULL if self._backlog else len(claimed.deliveries)
