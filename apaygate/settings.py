@@ -355,15 +355,14 @@ POSTBACK_CLAIMER_STALE = env.float("POSTBACK_CLAIMER_STALE", default=10.0)
 # it still holds (due now) and exits: short enough for honcho's and docker's 10 s.
 POSTBACK_STOP_GRACE = env.float("POSTBACK_STOP_GRACE", default=3.0)
 # Delivery health per merchant endpoint (payments/delivery/health.py): attempts at once to
-# one URL per worker (a hanging endpoint holds at most this many senders); seconds a
-# postback waits when its endpoint is at the cap; hours an endpoint may fail before it is
-# disabled (pending postbacks kept); failures in a row before the first alert e-mail;
-# hours between two "still failing" e-mails (the digest).
+# one URL per worker (a hanging endpoint holds at most this many senders; the relay claims
+# no more of a URL than twice this, so nothing is claimed only to wait for the cap); hours
+# an endpoint may fail before it is disabled (pending postbacks kept); failures in a row
+# before the first alert e-mail; hours between two "still failing" e-mails (the digest).
 # 48 of the relay's 64 senders: a merchant's one postback URL answering in 100 ms still
 # gets about 480/s (8 capped it at 80/s: `make bench`'s relay row), and one hanging
 # endpoint leaves 16 senders to everybody else.
 POSTBACK_ENDPOINT_CONCURRENCY = env.int("POSTBACK_ENDPOINT_CONCURRENCY", default=48)
-POSTBACK_ENDPOINT_BUSY_DELAY = env.float("POSTBACK_ENDPOINT_BUSY_DELAY", default=1.0)
 POSTBACK_ENDPOINT_DISABLE_HOURS = env.float("POSTBACK_ENDPOINT_DISABLE_HOURS", default=72.0)
 POSTBACK_ALERT_FAILURES = env.int("POSTBACK_ALERT_FAILURES", default=10)
 POSTBACK_ALERT_DIGEST_HOURS = env.float("POSTBACK_ALERT_DIGEST_HOURS", default=24.0)

@@ -8,6 +8,11 @@ raw baseline app (bench/raw.py), then drives each hot path on each in turn, twic
 alternating, and prints CPU milliseconds per request (and rps) for base, current and raw.
 On a shared machine absolute figures swing with the neighbours; the ratio between trees in
 the same run is the figure to quote.
+
+`.venv/bin/python bench/ab.py BASE_DIR [seconds] relay` compares the two trees' workers
+instead (rows 7-8 of `make bench`, bench/bench_relay.py): one gateway, then each tree's
+worker and beat in turn, twice, alternating, each running postback -> merchant receipt at
+100/s and the relay's backlog against bare POSTs from as many threads, in the same run.
 """
 
 from __future__ import annotations
@@ -44,9 +49,44 @@ def scripts(stack: Stack, seconds: float) -> dict[str, tuple[str, int]]:
     return {"init": lambda: (stack.init_script(), init_conns), "intake": intake, "miss": miss}
 
 
+def relay_ab(base_dir: Path, seconds: float) -> None:
+    """Each tree's worker in turn on the same stack: receipt p99 at 100/s and relay rate."""
+    stack = Stack(root=ROOT)
+    trees = {"base": base_dir, "current": ROOT}
+    figures: dict[str, list[dict]] = {name: [] for name in trees}
+    try:
+        stack.prepare()
+        stack.start_web()
+        for _round in range(ROUNDS):
+            for name, tree in trees.items():
+                stack.start_worker(root=tree)
+                stack.postbacks_end_to_end(rate=100, seconds=2)  # warm-up
+                e2e = stack.postbacks_end_to_end(rate=100, seconds=seconds)
+                relay = stack.relay(count=int(600 * seconds))
+                stack.stop_worker()
+                receipts = {"received": e2e["received"], "sent": e2e["sent"]}
+                figures[name].append({**relay, "receipt_p99_ms": e2e["p99_ms"], **receipts})
+                print(name, figures[name][-1], f"load {os.getloadavg()}", flush=True)
+    finally:
+        stack.stop()
+        print(stack.log_tail())
+    print(f"\n{stack.describe()}; base tree: {base_dir}")
+    print("| tree    | relay rps | bare rps | relay/bare | receipt p99 ms (100/s) | delivered")
+    for name, runs in figures.items():
+        for run in runs:
+            print(
+                f"| {name:7} | {run['rps']:9.0f} | {run['bare_rps']:8.0f} |"
+                f" {run['rps'] / run['bare_rps']:10.2f} | {run['receipt_p99_ms']:22.0f} |"
+                f" {run['delivered']} (receipts {run['received']}/{run['sent']})"
+            )
+    print(f"load average: {os.getloadavg()}")
+
+
 def main() -> None:
     base_dir = Path(sys.argv[1]).resolve()
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 8
+    if len(sys.argv) > 3 and sys.argv[3] == "relay":
+        return relay_ab(base_dir, seconds)
     stack = Stack(root=ROOT)
     port = stack.ports["merch"] + 1
     urls = {"base": f"http://127.0.0.1:{port}", "current": stack.gateway_url, "raw": stack.raw_url}

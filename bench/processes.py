@@ -288,25 +288,42 @@ class Stack:
         self.processes.remove((name, process))
         self._web("gw", "apaygate.asgi:application", self.ports["gw"], "/integration/pay?id=x")
 
-    def start_worker(self) -> None:
+    def start_worker(self, root: Path | None = None) -> None:
         """The production worker and beat commands: `scripts/serve.sh worker|beat` (Procfile).
 
         The worker runs with the shipped defaults (threads pool, CELERY_WORKER_CONCURRENCY
         16, POSTBACK_POLL_CONCURRENCY 64 senders) unless the caller's environment sets them.
+        `root`: another tree's worker (bench/ab.py), run by this tree's virtualenv.
         """
-        serve = str(self.root / "scripts" / "serve.sh")
+        root = root or self.root
+        serve = str(root / "scripts" / "serve.sh")
         saved = dict(self.env)
         for name in ("CELERY_WORKER_CONCURRENCY", "POSTBACK_POLL_CONCURRENCY"):
             if name not in CALLER_ENV:  # not os.environ: prepare() copied self.env into it
                 self.env.pop(name, None)
         self.env["CELERY_BEAT_SCHEDULE_FILENAME"] = str(self.tmp / "beat-schedule")
+        self.env["PATH"] = f"{self.bin}:{self.env.get('PATH', '')}"
         try:
-            self._start("worker", [serve, "worker"])
-            self._start("beat", [serve, "beat"])
+            self._start("worker", [serve, "worker"], cwd=root)
+            self._start("beat", [serve, "beat"], cwd=root)
         finally:
             self.env = saved
         self.worker_concurrency = int(CALLER_ENV.get("CELERY_WORKER_CONCURRENCY", "16"))
         time.sleep(5)
+
+    def stop_worker(self) -> None:
+        """Stop the worker and beat (SIGTERM: the relay gives back what it holds)."""
+        for name in ("beat", "worker"):
+            item = next((i for i in self.processes if i[0] == name), None)
+            if item is None:
+                continue
+            os.killpg(item[1].pid, signal.SIGTERM)
+            try:
+                item[1].wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(item[1].pid, signal.SIGKILL)
+                item[1].wait(timeout=10)
+            self.processes.remove(item)
 
     def wait_for_shopper_events_drained(self, timeout: float = 300) -> dict:
         """Wait until the worker has copied the redirect events rows 1-6 left in Redis.

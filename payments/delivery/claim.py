@@ -10,14 +10,18 @@ A claim ends in one of four ways: its answer is recorded; it is given back unsen
 (`deliveries_release`: a relay stopping); its relay is found dead (`claims_reclaim_dead`:
 no heartbeat for `POSTBACK_CLAIMER_STALE`, or a new instance of the same worker started),
 which makes the row due at once; or, failing all of those, its lease runs out. Claiming and
-releasing are a handful of statements whatever the batch size.
+releasing are a handful of statements whatever the batch size. The relay claims within each
+URL's room (`deliveries_claim_within`): rows past it are left as they were, their place in
+the schedule kept.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
@@ -66,6 +70,34 @@ def _interrupted(deliveries: Sequence[PostbackDelivery]) -> list[DeliveryAttempt
     ]
 
 
+@dataclass(frozen=True)
+class EndpointRoom:
+    """How many more claims each URL may take: `per_url` less the ones `held` already.
+
+    URLs with less room than `least` are left out of the claim altogether.
+    """
+
+    per_url: int
+    held: Mapping[str, int] = field(default_factory=dict)
+    least: int = 1
+
+    def left(self, url: str) -> int:
+        return self.per_url - self.held.get(url, 0)
+
+    def short(self) -> list[str]:
+        """The URLs this claim leaves out: too little room."""
+        return [url for url in self.held if self.left(url) < self.least]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What a relay's claim took, and what it saw but left where it was."""
+
+    deliveries: list[PostbackDelivery]
+    seen: int  # due rows locked (taken or left): `limit` means more may be due
+    left_behind: frozenset[str]  # URLs with due rows left for lack of room
+
+
 def deliveries_claim_attempts(
     *,
     limit: int,
@@ -84,6 +116,35 @@ def deliveries_claim_attempts(
     Two statements whatever the batch size: one SELECT … FOR UPDATE SKIP LOCKED, one UPDATE
     (plus an INSERT when an earlier claim was interrupted).
     """
+    return _claim(limit=limit, ids=ids, leases=leases, claimer=claimer).deliveries
+
+
+def deliveries_claim_within(
+    *,
+    limit: int,
+    room: EndpointRoom,
+    ids: Sequence[int] | None = None,
+    leases: int = 1,
+    claimer: uuid.UUID | None = None,
+) -> Claimed:
+    """Like `deliveries_claim_attempts`, taking no more rows of a URL than its `room`.
+
+    The relay's claim (payments/delivery/poller.py): a row it could not send for its
+    endpoint's cap would only be given back. URLs short of room are left out of the query;
+    rows past a URL's room are locked and left as they were, so they keep their place in
+    the schedule (their lock ends with the transaction).
+    """
+    return _claim(limit=limit, ids=ids, leases=leases, claimer=claimer, room=room)
+
+
+def _claim(
+    *,
+    limit: int,
+    ids: Sequence[int] | None,
+    leases: int,
+    claimer: uuid.UUID | None,
+    room: EndpointRoom | None = None,
+) -> Claimed:
     now = timezone.now()
     lease_end = now + attempt_lease() * leases
     token = uuid.uuid4()
@@ -92,36 +153,61 @@ def deliveries_claim_attempts(
         due = due.filter(pk__in=ids)
     else:
         due = due.filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+    # A scan leaves out the URLs short of room (else a hanging endpoint's backlog at the
+    # head of the schedule would fill every claim); wanted ids are few, and each is kept.
+    short = room.short() if room is not None and ids is None else []
+    if short:
+        due = due.exclude(url__in=short)
     with transaction.atomic():
-        deliveries = list(
+        locked = list(
             due.select_for_update(skip_locked=True, of=("self",))
             .select_related("payment__merchant")
             .only(*CLAIM_READS)
             .order_by("next_attempt_at")[:limit]
         )
-        if not deliveries:
-            return []
-        # A row still carrying a token: the previous claim's worker died before it could
-        # write its answer, and its lease ran out. The log says so.
-        interrupted = _interrupted(deliveries)
-        if interrupted:
-            DeliveryAttempt.objects.bulk_create(interrupted)
-        PostbackDelivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(
-            attempt_count=F("attempt_count") + 1,
-            next_attempt_at=lease_end,
-            claimed_until=lease_end,
-            claim_token=token,
-            claimed_by=claimer,
-            last_error=IN_FLIGHT,
-            updated_at=now,
-        )
+        deliveries, left = _within(locked, room) if room is not None else (locked, [])
+        if left and ids is not None:
+            # Wanted rows left for lack of room: their queue lease dropped so the relay's
+            # next scan takes them (their place in the schedule unchanged).
+            PostbackDelivery.objects.filter(pk__in=[d.pk for d in left]).update(claimed_until=None)
+        if deliveries:
+            # A row still carrying a token: the previous claim's worker died before it
+            # could write its answer, and its lease ran out. The log says so.
+            interrupted = _interrupted(deliveries)
+            if interrupted:
+                DeliveryAttempt.objects.bulk_create(interrupted)
+            PostbackDelivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(
+                attempt_count=F("attempt_count") + 1,
+                next_attempt_at=lease_end,
+                claimed_until=lease_end,
+                claim_token=token,
+                claimed_by=claimer,
+                last_error=IN_FLIGHT,
+                updated_at=now,
+            )
     for delivery in deliveries:
         delivery.attempt_count += 1
         delivery.next_attempt_at = delivery.claimed_until = lease_end
         delivery.claim_token, delivery.claimed_by = token, claimer
         delivery.last_error = IN_FLIGHT
         delivery.updated_at = now
-    return deliveries
+    left_behind = frozenset({d.url for d in left} | set(short))
+    return Claimed(deliveries, seen=len(locked), left_behind=left_behind)
+
+
+def _within(
+    locked: list[PostbackDelivery], room: EndpointRoom
+) -> tuple[list[PostbackDelivery], list[PostbackDelivery]]:
+    """The rows each URL has room for, oldest first; and the rows left for lack of it."""
+    taken: dict[str, int] = defaultdict(int)
+    kept, left = [], []
+    for delivery in locked:
+        if taken[delivery.url] < room.left(delivery.url):
+            taken[delivery.url] += 1
+            kept.append(delivery)
+        else:
+            left.append(delivery)
+    return kept, left
 
 
 def _given_back(now) -> dict:

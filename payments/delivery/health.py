@@ -4,9 +4,10 @@ One merchant whose endpoint hangs must not hold the relay's senders (64 per work
 delay every other merchant's postbacks. So:
 
 - **Cap.** A worker sends at most `POSTBACK_ENDPOINT_CONCURRENCY` attempts to one URL at
-  once. A postback whose endpoint is at the cap is not sent: its claim is given back, due
-  again `POSTBACK_ENDPOINT_BUSY_DELAY` seconds later, its attempt not counted
-  (`endpoint_slot_take`, `endpoint_busy`; the relay calls them, payments/delivery/poller.py).
+  once (`endpoint_slot_take`; the relay takes a slot before it hands a postback to a
+  sender, payments/delivery/poller.py). The relay claims no more of a URL than the cap
+  leaves room for (its cap's worth sending and as many waiting for a slot), so nothing is
+  claimed only to be given back, and the due rows it leaves keep their place.
 - **Health.** Each answer is noted in memory by the sender (`endpoint_observe`, no I/O) and
   written by the relay's recorder (`endpoints_flush`), one transaction per flush: a
   `PostbackEndpoint` row per merchant and URL, failing since its first failure after a
@@ -25,14 +26,13 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from payments.audit import audit_record
@@ -88,14 +88,7 @@ class _Seen:
 
 
 _seen: dict[tuple[int, str], _Seen] = {}
-_busy: list[tuple[int, uuid.UUID]] = []
 _seen_lock = threading.Lock()
-
-
-def endpoint_busy(delivery_id: int, claim_token: uuid.UUID) -> None:
-    """A claimed delivery not sent because its endpoint is at the cap: given back at flush."""
-    with _seen_lock:
-        _busy.append((delivery_id, claim_token))
 
 
 def endpoint_observe(*, merchant_id: int, url: str, result) -> None:
@@ -114,45 +107,19 @@ def endpoint_observe(*, merchant_id: int, url: str, result) -> None:
 
 
 def endpoints_flush(*, now: datetime | None = None) -> None:
-    """Write what the senders saw and give back the deliveries the cap turned away.
+    """Write what the senders saw.
 
     Called by the relay's recorder after each batch and when idle; never raises (the
     health is advisory: what is not written now is written with the next answers).
     """
     with _seen_lock:
-        seen, busy = dict(_seen), list(_busy)
+        seen = dict(_seen)
         _seen.clear()
-        _busy.clear()
     try:
-        if busy:
-            _deliveries_defer(busy)
         if seen:
             endpoints_record(seen=seen, now=now or timezone.now())
     except Exception:
         logger.exception("postback endpoints: recording health failed")
-
-
-def _deliveries_defer(claims: list[tuple[int, uuid.UUID]]) -> int:
-    """Like `deliveries_release`, but due a little later: the endpoint is at its cap.
-
-    Only rows still held under the claim that turned them away (claim.py's tokens): a row
-    claimed again since is not ours to give back.
-    """
-    now = timezone.now()
-    return PostbackDelivery.objects.filter(
-        pk__in={delivery_id for delivery_id, _token in claims},
-        claim_token__in={token for _delivery_id, token in claims},
-        status=DeliveryStatus.PENDING,
-        last_error=IN_FLIGHT,
-    ).update(
-        attempt_count=F("attempt_count") - 1,
-        next_attempt_at=now + timedelta(seconds=settings.POSTBACK_ENDPOINT_BUSY_DELAY),
-        claimed_until=None,
-        claim_token=None,
-        claimed_by=None,
-        last_error="",
-        updated_at=now,
-    )
 
 
 def endpoints_record(*, seen: dict[tuple[int, str], _Seen], now: datetime) -> None:

@@ -8,6 +8,12 @@ payments/delivery/tasks.py) made of three parts:
   every `POSTBACK_POLL_INTERVAL` seconds, any due row (so a broker outage delays
   postbacks by about one interval and never stops them);
 - `concurrency` sender threads that only do HTTP (no database connection each);
+- per merchant URL, no more claims than its cap (`POSTBACK_ENDPOINT_CONCURRENCY`, attempts
+  at once per URL: payments/delivery/health.py) has room for: the cap's worth on the wire
+  and as many waiting in the relay, each handed to a sender the moment an attempt to its
+  URL ends. Due rows beyond that stay where they are in the schedule, unclaimed, so no
+  claim is made only to be given back (claim, give back, claim again cost a one-URL
+  backlog half its rate: docs/decisions.md);
 - a recorder thread that writes the finished attempts in one transaction per batch
   (`attempts_record`): whatever finished while the last write ran goes in the next.
 
@@ -43,21 +49,23 @@ import socket
 import threading
 import time
 import uuid
+from collections import Counter, defaultdict, deque
 
 from django.conf import settings
 from django.db import close_old_connections, connection
 
 from payments.delivery.claim import (
+    Claimed,
+    EndpointRoom,
     claimer_heartbeat,
     claimer_register,
     claimer_retire,
     claims_reclaim_dead,
     deliveries_abandon,
-    deliveries_claim_attempts,
+    deliveries_claim_within,
     deliveries_release,
 )
 from payments.delivery.health import (
-    endpoint_busy,
     endpoint_observe,
     endpoint_slot_give,
     endpoint_slot_take,
@@ -108,9 +116,22 @@ class DeliveryPoller:
         self._claims: dict[int, uuid.UUID] = {}  # claimed, answer not yet handed over
         self._sending: set[int] = set()  # of those, the ones on the wire
         self._answered: dict[int, uuid.UUID] = {}  # answered, not yet recorded
+        # Claims held per URL (waiting, queued or sending): a claim takes no more of a URL
+        # than its room (`_room`), so nothing is claimed only to be given back.
+        self._per_url: Counter[str] = Counter()
+        # Claimed deliveries whose endpoint is at its cap, oldest first: each goes out the
+        # moment an attempt to its URL ends (`_send_loop`), under the claim it has.
+        self._waiting: dict[str, deque[PostbackDelivery]] = defaultdict(deque)
+        # URLs the last claim left due rows of (no room): claim again when they have room.
+        self._left_behind: frozenset[str] = frozenset()
+        # What the relay did (tests, logs): rows claimed, of them those that waited for a
+        # slot, and due rows a claim saw but left in place for lack of room.
+        self.counts: Counter[str] = Counter()
         self._swept_at = 0.0
+        self._scanned_at = 0.0  # the last claim that left no URL out for its room
         self._beat_at = 0.0
         self._backlog = False  # the last scan found more due rows than room
+        self._limit_hit = False  # ... because it took every row it asked for
         self._wanted: queue.SimpleQueue[int] = queue.SimpleQueue()  # ids, or WAKE
         self._held: list[int] = []  # wanted ids waiting for a free sender
         self._jobs: queue.SimpleQueue[PostbackDelivery | None] = queue.SimpleQueue()
@@ -159,18 +180,31 @@ class DeliveryPoller:
             unsent = [(pk, t) for pk, t in self._claims.items() if pk not in self._sending]
             out = [(pk, t) for pk, t in self._claims.items() if pk in self._sending]
             self._claims.clear()
+            self._waiting.clear()
+            self._per_url.clear()
         self._give_back(unsent, out)
         self._results.put(END)
         self._recorder.join(max(deadline - time.monotonic(), 1.0))
         with self._lock:  # answers the recorder could not write in time: ours to give back
             unrecorded, self._answered = list(self._answered.items()), {}
         self._give_back([], unrecorded)
+        self._slots_give_back()
         if self.claimer is not None:
             try:
                 claimer_retire(claimer=self.claimer)
             except Exception:  # the database is away: the heartbeat's silence does it
                 logger.exception("postback relay: retiring %s failed", self.name)
         connection.close()
+
+    def _slots_give_back(self) -> None:
+        """Free the URL slots of deliveries handed out after the senders stopped."""
+        while True:
+            try:
+                delivery = self._jobs.get_nowait()
+            except queue.Empty:
+                return
+            if delivery is not None:
+                endpoint_slot_give(delivery.url)
 
     def _give_back(self, unsent: list, out: list) -> None:
         """Make the claims this relay still holds due again now (see stop())."""
@@ -199,6 +233,7 @@ class DeliveryPoller:
                 if self._stopping.is_set():
                     break
                 self._claim_wanted()
+                self._dispatch_waiting()
                 if time.monotonic() >= next_scan:
                     # A scan that filled every free sender probably left more due rows:
                     # come back soon rather than a whole interval later.
@@ -253,25 +288,64 @@ class DeliveryPoller:
             return
         claims_reclaim_dead()
 
+    def _url_limit(self) -> int:
+        """Claims one URL may hold: its cap's worth on the wire and as many again waiting.
+
+        A waiting one goes out when an attempt to its URL ends, so it waits behind one
+        attempt at most: the claim's lease (CLAIM_AHEAD attempts) covers that.
+        """
+        return settings.POSTBACK_ENDPOINT_CONCURRENCY * CLAIM_AHEAD
+
+    def _room(self, *, least: int = 1) -> EndpointRoom:
+        with self._lock:
+            held = {url: n for url, n in self._per_url.items() if n}
+        return EndpointRoom(per_url=self._url_limit(), held=held, least=least)
+
     def _claim_wanted(self) -> None:
         free = self._free()
         if not self._held or free <= 0:
             return
         ids, self._held = self._held[:free], self._held[free:]
         try:
-            self._send_all(
-                deliveries_claim_attempts(
-                    ids=ids, limit=len(ids), leases=CLAIM_AHEAD, claimer=self._claimer_id()
-                )
+            claimed = deliveries_claim_within(
+                ids=ids,
+                limit=len(ids),
+                room=self._room(),
+                leases=CLAIM_AHEAD,
+                claimer=self._claimer_id(),
             )
         except Exception:  # the database is away: the rows' leases bring them back
             logger.exception("postback relay: claiming wanted deliveries failed")
             close_old_connections()
+            return
+        self._take(claimed)
+        if claimed.left_behind:  # left for lack of room: the next scans take them
+            self._left_behind |= claimed.left_behind
+            self._backlog = True
+
+    def _batch(self) -> int:
+        return max(self.concurrency // CLAIM_BATCHES, 1)
+
+    def _worth_a_claim(self, free: int) -> bool:
+        """In a backlog: is there room for a batch (fewer, larger claims)?
+
+        When the last claim was cut short only by URLs' room, the rows left are of those
+        URLs: wait until one of them has a batch's worth (or all it may hold) free.
+        """
+        if free < self._batch():
+            return False
+        if not self._left_behind or self._limit_hit:
+            return True
+        least = min(self._batch(), self._url_limit())
+        with self._lock:
+            return any(self._url_limit() - self._per_url[url] >= least for url in self._left_behind)
 
     def tick(self) -> int:
-        """Sweep stale KV entries, then claim as many due deliveries as there are free senders.
+        """Sweep stale KV entries, then claim as many due deliveries as there is room for.
 
-        Returns how many were claimed, or FULL when every sender is busy (a backlog).
+        Room is free senders' worth (and as many again queued), and per URL what its cap
+        leaves (`_per_url`). Returns how many were claimed, or FULL in a backlog (due rows
+        left behind, or every sender busy): the claimer then looks again soon.
         """
         close_old_connections()
         try:
@@ -281,68 +355,120 @@ class DeliveryPoller:
                 kv_sweep()
                 self._swept_at = now
             free = self._free()
-            if self._backlog and free < max(self.concurrency // CLAIM_BATCHES, 1):
+            # Every interval a full scan, whatever the backlog waits for: due rows of other
+            # URLs are found even while the ones left behind have no room.
+            scan = now - self._scanned_at >= self.interval
+            if self._backlog and not scan and not self._worth_a_claim(free):
                 return FULL  # wait for a batch's worth of room: fewer, larger claims
-            deliveries = []
+            claimed = None
             if free > 0:
-                deliveries = deliveries_claim_attempts(
-                    limit=free, leases=CLAIM_AHEAD, claimer=self._claimer_id()
+                least = 1 if scan else min(self._batch(), self._url_limit())
+                self._scanned_at = now if scan else self._scanned_at
+                claimed = deliveries_claim_within(
+                    limit=free,
+                    room=self._room(least=least),
+                    leases=CLAIM_AHEAD,
+                    claimer=self._claimer_id(),
                 )
         except Exception:  # the database is away: try again next tick, never die
             logger.exception("postback poller tick failed")
             close_old_connections()
             return 0
-        self._send_all(deliveries)
-        # No free sender is a backlog too: look again as soon as one may be free.
-        self._backlog = len(deliveries) == free
-        return FULL if self._backlog else len(deliveries)
+        if claimed is None:  # no free sender is a backlog too: look again soon
+            self._backlog = True
+            return FULL
+        self._take(claimed)
+        # Took all it asked for: more may be due anywhere. Rows left for a URL's room are
+        # waited for by that URL's room (`_worth_a_claim`), not polled for: a claim that
+        # leaves a URL out walks past all its due rows.
+        self._limit_hit = len(claimed.deliveries) == free
+        self._left_behind = claimed.left_behind
+        self._backlog = self._limit_hit or bool(claimed.left_behind)
+        return FULL if self._backlog else len(claimed.deliveries)
 
     # --- sending and recording -------------------------------------------------------
 
-    def _send_all(self, deliveries: list[PostbackDelivery]) -> None:
+    def _take(self, claimed: Claimed) -> None:
+        """Hold the claimed deliveries; hand each to a sender once its URL has a slot."""
+        ready = []
         with self._lock:
-            for delivery in deliveries:
+            self.counts["claimed"] += len(claimed.deliveries)
+            self.counts["left"] += claimed.seen - len(claimed.deliveries)
+            for delivery in claimed.deliveries:
                 self._claims[delivery.pk] = delivery.claim_token
-        for delivery in deliveries:
+                self._per_url[delivery.url] += 1
+                waiting = self._waiting.get(delivery.url)
+                if not waiting and endpoint_slot_take(delivery.url):
+                    ready.append(delivery)
+                else:  # behind the URL's cap (or older ones waiting for it): wait
+                    self._waiting[delivery.url].append(delivery)
+                    self.counts["waited"] += 1
+        for delivery in ready:
+            self._jobs.put(delivery)
+
+    def _dispatch_waiting(self, url: str | None = None) -> None:
+        """Hand waiting deliveries to senders as their URLs get free slots.
+
+        A sender calls it for its URL when its attempt ends; the claimer for every URL
+        each round (a slot may be freed by another relay in the process, e.g. in tests).
+        """
+        ready = []
+        with self._lock:
+            if self._stopping.is_set():
+                return
+            for waiting_url in [url] if url is not None else list(self._waiting):
+                waiting = self._waiting.get(waiting_url)
+                while waiting and endpoint_slot_take(waiting_url):
+                    ready.append(waiting.popleft())
+                if not waiting:
+                    self._waiting.pop(waiting_url, None)
+        for delivery in ready:
             self._jobs.put(delivery)
 
     def _send_loop(self) -> None:
-        """One sender: take claimed deliveries and POST them (no database connection)."""
+        """One sender: POST claimed deliveries (no database connection).
+
+        Each delivery comes with a slot of its URL already taken (`_take`): one endpoint
+        holds at most its cap of senders (payments/delivery/health.py).
+        """
         while (delivery := self._jobs.get()) is not None:
             with self._lock:
                 if self._stopping.is_set() or delivery.pk not in self._claims:
+                    endpoint_slot_give(delivery.url)
                     continue  # stopping: stop() gives the claim back
                 self._sending.add(delivery.pk)
             result = None
-            # One endpoint holds at most its cap of senders (payments/delivery/health.py);
-            # a delivery turned away is given back, due a little later, by the recorder.
-            slot = endpoint_slot_take(delivery.url)
             try:
-                if slot:
-                    result = postback_send(
-                        merchant=delivery.payment.merchant,
-                        url=delivery.url,
-                        webhook_id=delivery.webhook_id,
-                        payload=delivery.payload,
-                        test=delivery.payment.is_test,
-                    )
-                    endpoint_observe(
-                        merchant_id=delivery.payment.merchant.pk, url=delivery.url, result=result
-                    )
-                else:
-                    endpoint_busy(delivery.pk, delivery.claim_token)
+                result = postback_send(
+                    merchant=delivery.payment.merchant,
+                    url=delivery.url,
+                    webhook_id=delivery.webhook_id,
+                    payload=delivery.payload,
+                    test=delivery.payment.is_test,
+                )
+                endpoint_observe(
+                    merchant_id=delivery.payment.merchant.pk, url=delivery.url, result=result
+                )
             except Exception:  # the row's lease makes it due again; the next claim retries it
                 logger.exception("postback %s: attempt failed", delivery.pk)
             finally:
-                if slot:
-                    endpoint_slot_give(delivery.url)
+                endpoint_slot_give(delivery.url)
             with self._idle:
                 self._sending.discard(delivery.pk)
-                if self._claims.pop(delivery.pk, None) is not None and result is not None:
-                    self._answered[delivery.pk] = delivery.claim_token
+                if self._claims.pop(delivery.pk, None) is not None:
+                    self._release_url(delivery.url)
+                    if result is not None:
+                        self._answered[delivery.pk] = delivery.claim_token
                 self._idle.notify_all()
+            self._dispatch_waiting(delivery.url)  # the next one of this URL, at once
             if result is not None:
                 self._results.put((delivery.pk, delivery.claim_token, result))
+
+    def _release_url(self, url: str) -> None:
+        """One claim of `url` is over (caller holds the lock)."""
+        self._per_url[url] -= 1
+        if self._per_url[url] <= 0:
+            del self._per_url[url]
 
     def _record_loop(self) -> None:
         try:
@@ -350,7 +476,7 @@ class DeliveryPoller:
                 try:
                     first = self._results.get(timeout=RECORD_IDLE)
                 except queue.Empty:
-                    endpoints_flush()  # postbacks the endpoint cap turned away
+                    endpoints_flush()
                     continue
                 if first is END:
                     endpoints_flush()

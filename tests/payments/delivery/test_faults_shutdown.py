@@ -52,7 +52,7 @@ def test_sigterm_with_64_postbacks_in_flight_exits_in_time_and_loses_nothing(
         {
             "POSTBACK_POLL_CONCURRENCY": str(IN_FLIGHT),
             # all 80 go to one URL: lift the per-endpoint cap (payments/delivery/health.py,
-            # default 48) so that 64 really are in flight, not 48 with the rest deferred
+            # default 48) so that 64 really are in flight, not 48 with the rest waiting for a slot
             "POSTBACK_ENDPOINT_CONCURRENCY": str(IN_FLIGHT),
             "POSTBACK_STOP_GRACE": str(STOP_GRACE),
             # the held requests neither time out nor outlive their lease meanwhile

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from payments.delivery.health import endpoint_enable, endpoint_in_flight
 from payments.delivery.outbox import delivery_enqueue
-from payments.delivery.poller import DeliveryPoller
+from payments.delivery.poller import CLAIM_AHEAD, DeliveryPoller
 from payments.models import (
     AuditEntry,
     DeliveryAttempt,
@@ -30,7 +30,7 @@ from payments.models import (
 from reporting.models import PortalMembership
 from reporting.portal.alerts import endpoint_alerts_send
 from tests.factories import MerchantFactory, PaymentFactory
-from tests.support.gateway import free_port
+from tests.support.gateway import free_port, hang_until_released
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -261,6 +261,61 @@ def test_metrics_count_failing_and_disabled_endpoints_without_urls():
     assert sample("apaygate_postback_endpoints", {"state": "failing"}) == 1
     assert sample("apaygate_postback_endpoints", {"state": "disabled"}) == 1
     assert "secret-" not in generate_latest(REGISTRY).decode()
+
+
+def test_one_endpoint_at_its_cap_is_claimed_no_further_and_the_rows_left_keep_their_place(
+    worker_settings, receiver
+):
+    """Before, a scan claimed every free sender's worth of one URL and gave back (1 s later,
+    down the schedule) what the cap turned away: claim, give back, claim again."""
+    # given one merchant URL capped at 3, a relay of 8 senders (16 claims), 20 due postbacks
+    # and a merchant holding every request open
+    worker_settings.POSTBACK_ENDPOINT_CONCURRENCY = 3
+    worker_settings.POSTBACK_TIMEOUT = 20.0
+    worker_settings.POSTBACK_ATTEMPT_LEASE = 45.0
+    merchant = MerchantFactory()
+    receiver.secrets = [merchant.postback_secret]
+    receiver.script = [hang_until_released(receiver)] * 20
+    deliveries = _due(merchant, receiver.url, 20)
+    PostbackDelivery.objects.update(claimed_until=None)  # no task queued: the scan's to take
+    due_at = dict(PostbackDelivery.objects.values_list("pk", "next_attempt_at"))
+    relay = DeliveryPoller(interval=60, concurrency=8)
+    try:
+        # when the relay scans
+        relay.tick()
+
+        # then it claimed the cap's worth to send and as many to follow, no more
+        claimed = PostbackDelivery.objects.filter(claim_token__isnull=False)
+        assert claimed.count() == 3 * CLAIM_AHEAD
+        assert _wait(lambda: len(receiver.requests) == 3)
+        assert endpoint_in_flight(receiver.url) == 3
+        # and the 14 it left are as they were: no attempt counted, their place kept
+        left = PostbackDelivery.objects.filter(claim_token__isnull=True)
+        assert [(d.attempt_count, d.next_attempt_at) for d in left] == [
+            (0, due_at[d.pk]) for d in left
+        ]
+        assert left.count() == 14
+
+        # when it scans again while the endpoint is at its cap: nothing more is claimed
+        relay.tick()
+        assert claimed.count() == 3 * CLAIM_AHEAD
+
+        # when the merchant answers and the relay runs on
+        receiver.release.set()
+        relay.start()
+        assert _wait(
+            lambda: not PostbackDelivery.objects.filter(status=DeliveryStatus.PENDING).exists()
+        )
+    finally:
+        receiver.release.set()
+        relay.stop()
+
+    # then each postback was claimed once and sent once: no claim given back to come again
+    assert relay.counts["claimed"] == 20
+    assert sorted(PostbackDelivery.objects.values_list("attempt_count", flat=True)) == [1] * 20
+    sent = [r.headers["webhook-id"] for r in receiver.requests]
+    assert sorted(sent) == sorted(d.webhook_id for d in deliveries)
+    assert endpoint_in_flight(receiver.url) == 0
 
 
 def test_two_merchants_200_postbacks_each_the_hanging_one_never_holds_more_than_its_cap(
