@@ -61,3 +61,6 @@ CACHES["default"]["KEY_PREFIX"] = os.environ.get(
     "CACHE_KEY_PREFIX", f"apaygate-test-{XDIST_WORKER or 'main'}-{os.getpid()}"
 )
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; tests only
+# django-axes logs a banner when Django starts; pytest holds what the controller prints while
+# collecting and writes it out after its summary, so the run's last line would be Axes's.
+AXES_VERBOSE = False
