@@ -3,7 +3,8 @@
 # tests, BigQuery emulator tests, the SDKs' and examples' suites and the Chromium browser
 # tests. PostgreSQL and Redis must be up (.ci/run starts them when they are not).
 #
-# pytest runs in PYTEST_WORKERS processes (pytest-xdist, default 2): each has its own test
+# pytest runs in PYTEST_WORKERS processes (pytest-xdist, default 3: on 2 cores a third
+# worker fills the time the others wait on processes and I/O): each has its own test
 # database, Redis database number and port range (apaygate/test_settings.py,
 # tests/support/processes.py). Lint runs beside it; a failure there still fails the run, and
 # the run's last line is pytest's. Extra arguments go to pytest (`-n 0` runs in one process).
@@ -13,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/apaygate}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
-WORKERS="${PYTEST_WORKERS:-2}"
+WORKERS="${PYTEST_WORKERS:-3}"
 
 bash scripts/ensure-system-packages.sh
 
