@@ -3,7 +3,7 @@
 Each of these is only a default; `DATABASE_URL=... REDIS_URL=... make test` points the
 suite elsewhere (CI uses the machine's own 127.0.0.1 services).
 
-Under pytest-xdist (`make test` runs two workers) each worker gets its own PostgreSQL test
+Under pytest-xdist (`make test` runs three workers) each worker gets its own PostgreSQL test
 database (pytest-django suffixes its name with the worker id) and its own Redis database
 number: REDIS_URL's number plus the worker's index, so worker gw1 of `.../0` uses `.../1`.
 Cache, KV and Celery broker all live there, so one worker's tasks never reach another's
@@ -61,3 +61,6 @@ CACHES["default"]["KEY_PREFIX"] = os.environ.get(
     "CACHE_KEY_PREFIX", f"apaygate-test-{XDIST_WORKER or 'main'}-{os.getpid()}"
 )
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; tests only
+# django-axes logs a banner when Django starts; pytest holds what the controller prints while
+# collecting and writes it out after its summary, so the run's last line would be Axes's.
+AXES_VERBOSE = False

@@ -16,15 +16,24 @@ pytest_plugins = ["tests.support.gateway"]
 # The longest tests (builds, live gateways, browsers, fault injection), started first under
 # pytest-xdist so that the last minute is not one worker finishing one of them alone.
 LONG_FIRST = ("tests/sdk/", "tests/docs/test_schemathesis.py", "tests/e2e/")
+# Of those, the ones that need the TypeScript SDK's install and build, which scripts/test.sh
+# runs beside pytest (tests/sdk/conftest.py waits for it): started after the other long
+# ones, by when the build is done, so that no worker sits waiting for it.
+NEEDS_SDK_BUILD = ("tests/sdk/test_typescript_sdk.py", "tests/sdk/test_examples.py")
+
+
+def start_order(item) -> int:
+    """0: long, 1: long and waiting on the SDK build, 2: the rest."""
+    if item.nodeid.startswith(NEEDS_SDK_BUILD):
+        return 1
+    if item.nodeid.startswith(LONG_FIRST) or item.get_closest_marker("fault"):
+        return 0
+    return 2
 
 
 def pytest_collection_modifyitems(config, items):
     if os.environ.get("PYTEST_XDIST_WORKER"):  # every worker sorts alike (a stable sort)
-        items.sort(
-            key=lambda item: (
-                not (item.nodeid.startswith(LONG_FIRST) or item.get_closest_marker("fault"))
-            )
-        )
+        items.sort(key=start_order)
 
 
 @pytest.fixture(autouse=True)

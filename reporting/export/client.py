@@ -24,11 +24,6 @@ from reporting.export.schema import EVENTS_SCHEMA, EVENTS_TABLE, LATEST_VIEW, LA
 logger = logging.getLogger(__name__)
 
 
-def bigquery_enabled() -> bool:
-    """Tell whether export is configured; without a project, events simply wait."""
-    return bool(settings.BIGQUERY_PROJECT)
-
-
 def _request_timeout() -> float:
     return settings.BIGQUERY_REQUEST_TIMEOUT
 

@@ -33,12 +33,9 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from payments.models import PaymentEvent
-from reporting.export.client import (
-    bigquery_enabled,
-    bigquery_existing_event_ids,
-    bigquery_insert_rows,
-)
+from reporting.export.client import bigquery_existing_event_ids, bigquery_insert_rows
 from reporting.export.rows import event_rows, event_values, request_chunks
+from reporting.export.status import bigquery_enabled
 from reporting.export.status import export_state as _state
 from reporting.export.status import export_state_save as _save_state
 

@@ -12,12 +12,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from payments.models import PaymentEvent
-from reporting.export.client import bigquery_enabled
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +37,15 @@ def export_state_save(state: dict[str, Any]) -> None:
         cache.set(STATE_CACHE_KEY, state, timeout=None)
     except Exception:
         logger.warning("bigquery export state not saved to cache")
+
+
+def bigquery_enabled() -> bool:
+    """Tell whether export is configured; without a project, events simply wait.
+
+    Here rather than in client.py: /healthz and the admin import this module in every web
+    process, and client.py loads google-cloud-bigquery (about half of Django's start-up CPU).
+    """
+    return bool(settings.BIGQUERY_PROJECT)
 
 
 def export_status(*, include_exported: bool = False) -> dict[str, Any]:

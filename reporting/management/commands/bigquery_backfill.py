@@ -7,8 +7,9 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from reporting.export.client import bigquery_enabled, events_table_id
+from reporting.export.client import events_table_id
 from reporting.export.services import ExportRequestFailed, export_backfill
+from reporting.export.status import bigquery_enabled
 
 
 def _day(value: str) -> date:

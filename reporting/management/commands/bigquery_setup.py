@@ -5,12 +5,12 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from reporting.export.client import (
-    bigquery_enabled,
     bigquery_setup,
     dataset_id,
     events_table_id,
     latest_view_id,
 )
+from reporting.export.status import bigquery_enabled
 
 
 class Command(BaseCommand):
