@@ -13,8 +13,8 @@ from pathlib import Path
 
 from celery.beat import PersistentScheduler
 
-from apaygate.liveness import liveness_touch
 from apaygate.metrics import beat_heartbeat
+from foundation.liveness import liveness_touch
 
 
 class HeartbeatScheduler(PersistentScheduler):

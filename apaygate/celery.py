@@ -15,8 +15,8 @@ from celery import Celery
 from celery.signals import worker_ready
 from kombu.transport import redis as kombu_redis
 
-from apaygate import request_id
-from apaygate.liveness import liveness_keep
+from foundation import request_id
+from foundation.liveness import liveness_keep
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "apaygate.settings")
 
@@ -56,8 +56,8 @@ def _serve_worker_metrics(**_: object) -> None:
     """Serve the worker's own metrics on WORKER_METRICS_PORT (deliveries counted in tasks)."""
     # Imported when the worker is ready, not at module import: this module is loaded before
     # Django's apps are, and the metrics module reads models.
-    from apaygate.db_pool import db_pool_metrics_start
     from apaygate.metrics import metrics_start_worker_server
+    from foundation.db_pool import db_pool_metrics_start
 
     metrics_start_worker_server()
     db_pool_metrics_start()

@@ -16,7 +16,7 @@ enough for an init-payment's provider call (connect 5 + read 15); the orchestrat
 grace, compose's `stop_grace_period`, must be longer), WEB_BIND; each pool's queue bound
 and queue-time budget (WEB_*_QUEUE_MAX, WEB_*_QUEUE_BUDGET: past them a request is answered
 503 at once, apaygate/pools.py). PostgreSQL connections come from a pool of at most
-DATABASE_POOL_MAX_SIZE per worker process (apaygate/db_pool.py; the max_connections budget
+DATABASE_POOL_MAX_SIZE per worker process (foundation/db_pool.py; the max_connections budget
 is in deploy/README.md).
 """
 
@@ -93,6 +93,6 @@ def post_worker_init(worker):
     Started here, in a serving process, rather than when apaygate.asgi is imported: an
     import (a test collecting the module, a management command) must not open a pool.
     """
-    from apaygate.db_pool import db_pool_metrics_start
+    from foundation.db_pool import db_pool_metrics_start
 
     db_pool_metrics_start()

@@ -27,7 +27,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
 from apaygate.celery import app
-from apaygate.db_pool import db_pool_use
+from foundation.db_pool import db_pool_use
 from providers.breaker import breakers_snapshot
 from reporting.export.status import export_status
 

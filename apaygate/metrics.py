@@ -41,8 +41,8 @@ from prometheus_client import (
     start_http_server,
 )
 
-from apaygate.db_pool import db_pool_metrics_refresh
-from apaygate.instruments import (  # noqa: F401  (re-exported: one place to import from)
+from foundation.db_pool import db_pool_metrics_refresh
+from foundation.instruments import (  # noqa: F401  (re-exported: one place to import from)
     BEAT_HEARTBEAT,
     DB_POOL_CONNECTIONS,
     DB_POOL_MAX,

@@ -37,7 +37,7 @@ from typing import Generic, TypeVar
 
 from django.conf import settings
 
-from apaygate.instruments import WEB_SHED
+from foundation.instruments import WEB_SHED
 
 __all__ = [
     "CLIENT_GONE",

@@ -15,7 +15,7 @@ import environ
 from csp.constants import NONCE, NONE, SELF
 
 from apaygate import openapi_settings
-from apaygate.logging_config import build_logging
+from foundation.logging_config import build_logging
 from payments import task_names
 from reporting import task_names as reporting_task_names
 
@@ -66,7 +66,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First: every later middleware, view and log line runs under the request id.
-    "apaygate.request_id.RequestIdMiddleware",
+    "foundation.request_id.RequestIdMiddleware",
     # Second: an exception under /api/ is JSON with DEBUG on too (Django's page otherwise).
     "apaygate.api_debug_errors.ApiDebugErrorMiddleware",
     # Third: times everything below it, labelled by resolved route name.
@@ -405,7 +405,7 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="APayGate <no-reply@apaygate.local>")
 
 # JSON lines in production, readable lines in development; secrets masked in both
-# (apaygate/logging_config.py).
+# (foundation/logging_config.py).
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 LOGGING = build_logging(
     json=LOG_FORMAT == "json",

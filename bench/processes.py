@@ -1,10 +1,13 @@
-"""The processes and data behind bench/bench_gateway.py: servers, stubs, worker, fixtures."""
+"""The processes and data behind bench/bench_gateway.py: servers, stubs, worker, fixtures.
+
+Each process is started, waited for and stopped by the tests' process helper
+(tests/support/processes.py, which imports nothing of the gateway or of pytest).
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -15,6 +18,7 @@ from pathlib import Path
 import requests
 
 from bench import wrk
+from tests.support.processes import Process, http_answers, stop_all
 
 DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/apaygate_bench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
@@ -54,7 +58,7 @@ class Stack:
         self.merchant_url = f"http://127.0.0.1:{self.ports['merch']}/postback"
         self.web_workers = int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 2))
         self.worker_concurrency = int(os.environ.get("CELERY_WORKER_CONCURRENCY", "64"))
-        self.processes: list[tuple[str, subprocess.Popen]] = []
+        self.processes: list[tuple[str, Process]] = []
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "apaygate.settings",
@@ -200,25 +204,17 @@ class Stack:
     def _start(
         self, name: str, args: list[str], ready_url: str | None = None, cwd: Path | None = None
     ) -> None:
-        log = (self.tmp / f"{name}.log").open("w")
-        process = subprocess.Popen(
-            args, cwd=cwd or self.root, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
+        """Start one process (its log in the run's folder); wait until `ready_url` answers."""
+        log = self.tmp / f"{name}.log"
+        log.write_bytes(b"")  # a restarted server's log starts afresh
+        process = Process(args, env=dict(self.env), log_path=log, cwd=cwd or self.root)
+        # Never follow: the redirects point at (fake) outside addresses.
+        ready = (lambda: http_answers(ready_url)) if ready_url else None
+        try:
+            process.start(ready=ready, timeout=60)
+        except RuntimeError as error:  # died, or never answered: the helper stopped it
+            raise SystemExit(f"{name}: {error}") from None
         self.processes.append((name, process))
-        if ready_url is None:
-            return
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                # Never follow: the redirects point at (fake) outside addresses.
-                requests.get(ready_url, timeout=2, allow_redirects=False)
-                return
-            except requests.RequestException:
-                if process.poll() is not None:
-                    raise SystemExit(f"{name} died:\n{self.log_tail(name)}") from None
-                time.sleep(0.2)
-        raise SystemExit(f"{name} did not start")
 
     def _web(
         self, name: str, app: str, port: int, ready_path: str, cwd: Path | None = None
@@ -283,8 +279,7 @@ class Stack:
         name, process = next(item for item in self.processes if item[0] == "gw")
         if SERVER != "asgi":
             return
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
+        process.stop(timeout=30)
         self.processes.remove((name, process))
         self._web("gw", "apaygate.asgi:application", self.ports["gw"], "/integration/pay?id=x")
 
@@ -317,12 +312,7 @@ class Stack:
             item = next((i for i in self.processes if i[0] == name), None)
             if item is None:
                 continue
-            os.killpg(item[1].pid, signal.SIGTERM)
-            try:
-                item[1].wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(item[1].pid, signal.SIGKILL)
-                item[1].wait(timeout=10)
+            item[1].stop(timeout=30)
             self.processes.remove(item)
 
     def wait_for_shopper_events_drained(self, timeout: float = 300) -> dict:
@@ -489,14 +479,7 @@ class Stack:
     # --- bookkeeping -----------------------------------------------------------------
 
     def stop(self) -> None:
-        for _name, process in reversed(self.processes):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for _name, process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        stop_all([process for _name, process in reversed(self.processes)], timeout=20)
 
     def log_tail(self, name: str | None = None) -> str:
         names = [name] if name else [n for n, _p in self.processes]

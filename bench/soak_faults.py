@@ -24,11 +24,9 @@ duplicates at most 1%, nothing lost, unsigned or answered 5xx).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -44,6 +42,11 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+# Started, killed -9 and restarted by the tests' process helper (imports nothing of ours).
+from tests.support.processes import Process, port_open, wait_until  # noqa: E402
+
 BIN = Path(sys.executable).parent
 CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 # The issue's targets (issue 20): what the faults held up drained within a minute of the
@@ -59,47 +62,8 @@ def free_port() -> int:
 
 
 def wait_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on {port}")
-
-
-class Proc:
-    """A child process in its own group, logging to a file; kill -9 and restart."""
-
-    def __init__(self, name: str, args: list[str], env: dict, log_dir: Path):
-        self.name, self.args, self.env, self.log = name, args, env, log_dir / f"{name}.log"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> Proc:
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                self.args,
-                cwd=ROOT,
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        return self
-
-    def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+    if not wait_until(lambda: port_open(port), timeout=timeout, interval=0.1):
+        raise RuntimeError(f"nothing listens on {port}")
 
 
 class Merchant:
@@ -201,7 +165,7 @@ def main() -> None:
     }
     admin_sql(base, f'DROP DATABASE IF EXISTS "{db_name}"')
     admin_sql(base, f'CREATE DATABASE "{db_name}"')
-    procs: dict[str, Proc] = {}
+    procs: dict[str, Process] = {}
     try:
         subprocess.run(
             [str(BIN / "python"), "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True
@@ -219,11 +183,10 @@ def main() -> None:
             "--dir",
             str(tmp / "redis"),
         ]
-        procs["redis"] = Proc("redis", redis_args, env, tmp).start()
+        procs["redis"] = Process(redis_args, env=env, log_path=tmp / "redis.log").start()
         wait_port(redis_port)
 
         os.environ.update(env, DJANGO_SETTINGS_MODULE="apaygate.settings")
-        sys.path.insert(0, str(ROOT))
         import django
 
         django.setup()
@@ -239,7 +202,8 @@ def main() -> None:
             line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line
         )
         for name in ("web", "worker", "beat"):
-            procs[name] = Proc(name, ["bash", "-c", f"exec {procfile[name]}"], env, tmp).start()
+            command = ["bash", "-c", f"exec {procfile[name]}"]
+            procs[name] = Process(command, env=env, log_path=tmp / f"{name}.log").start()
         wait_port(web_port)
         time.sleep(3)
         print(f"logs in {tmp}; {args.payments} payments over {args.duration:.0f}s")
@@ -444,14 +408,14 @@ def main() -> None:
                 and merchant.unsigned == 0
                 and fivexx == 0
             ),
-            "worker_alive": procs["worker"].proc.poll() is None,
-            "beat_alive": procs["beat"].proc.poll() is None,
-            "web_alive": procs["web"].proc.poll() is None,
+            "worker_alive": procs["worker"].running(),
+            "beat_alive": procs["beat"].running(),
+            "web_alive": procs["web"].running(),
         }
         print(json.dumps(report, indent=2))
     finally:
-        for proc in reversed(list(procs.values())):
-            proc.stop()
+        for process in reversed(list(procs.values())):
+            process.stop(timeout=15)
         from django.db import connections
 
         connections.close_all()

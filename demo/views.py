@@ -22,7 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from apaygate.http import provider_session
+from foundation.http import provider_session
 from payments.models import Merchant
 
 logger = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """Container health check, one for every role of the image (no curl in slim).
 
 - worker and beat serve no HTTP: each touches `LIVENESS_FILE` while it runs
-  (apaygate/liveness.py); healthy while that file is fresh.
+  (foundation/liveness.py); healthy while that file is fresh.
 - web (no liveness file): GET /healthz on this container's web server, with the first of
   ALLOWED_HOSTS as Host, so a production ALLOWED_HOSTS still answers.
 - migrate is a one-shot role: it exits before the first check.

@@ -17,7 +17,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from rest_framework import exceptions
 
-from apaygate.request_id import get_request_id
+from foundation.request_id import get_request_id
 
 __all__ = [
     "DATABASE_RETRY_AFTER_SECONDS",

@@ -36,7 +36,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from django.conf import settings
 from django.utils import timezone
 
-from apaygate.http import provider_timeout_capped
+from foundation.http import provider_timeout_capped
 from payments.audit import event_record
 from payments.currencies import TELE_USD, currency_lookup
 from payments.errors import ApiError

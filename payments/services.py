@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from apaygate.db_pool import connection_release
+from foundation.db_pool import connection_release
 from payments import sql
 from payments.audit import event_build, event_record
 from payments.currencies import TELE_USD

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from apaygate.http import provider_client
+from foundation.http import provider_client
 from providers.base import (
     Invoice,
     InvoiceRequest,

@@ -37,8 +37,8 @@ from typing import Protocol, TypeVar
 
 from django.conf import settings
 
-from apaygate.http import provider_timeout_capped
-from apaygate.instruments import (
+from foundation.http import provider_timeout_capped
+from foundation.instruments import (
     PROVIDER_BREAKER_STATE,
     PROVIDER_ERRORS,
     PROVIDER_REQUEST_DURATION,

@@ -6,7 +6,7 @@ import logging
 
 import requests
 
-from apaygate.http import provider_timeout
+from foundation.http import provider_timeout
 from providers.base import ProviderError
 
 logger = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from django.conf import settings
 from rest_framework import serializers
 from rest_framework.utils.serializer_helpers import BindingDict
 
-from apaygate.http import url_host_is_refused
+from foundation.http import url_host_is_refused
 from payments.currencies import currency_lookup
 from payments.models import PaymentType
 from providers.parsing import AMOUNT_STRING_RE, check_strings_storable
@@ -85,7 +85,7 @@ class PostbackUrlField(MerchantUrlField):
     """A merchant URL the gateway will POST to: also never on an internal address.
 
     A name that does not resolve now is accepted; every delivery checks the address it
-    actually connects to (apaygate/http.py), unless POSTBACK_ALLOW_PRIVATE is on.
+    actually connects to (foundation/http.py), unless POSTBACK_ALLOW_PRIVATE is on.
     """
 
     def to_internal_value(self, data):

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from apaygate.instruments import DELIVERIES
+from foundation.instruments import DELIVERIES
 from payments.delivery.send import AttemptResult
 from payments.delivery.wire import retry_delay_seconds
 from payments.models import (

@@ -15,7 +15,7 @@ import requests
 from django.conf import settings
 from django.utils import timezone
 
-from apaygate.http import InvalidIPAddress, merchant_client, merchant_timeout
+from foundation.http import InvalidIPAddress, merchant_client, merchant_timeout
 from payments.delivery.listen import postback_publish
 from payments.delivery.wire import (
     TEST_EVENT,

@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 
-from apaygate.instruments import UNVERIFIED_POSTBACKS
+from foundation.instruments import UNVERIFIED_POSTBACKS
 
 logger = logging.getLogger("payments.intake")
 

@@ -35,7 +35,7 @@ from django.conf import settings
 from django.db import DataError, IntegrityError, transaction
 from django.db.models import Case, DateTimeField, Value, When
 
-from apaygate.instruments import SHOPPER_EVENTS_DEAD_LETTERED, SHOPPER_EVENTS_WRITTEN_DIRECTLY
+from foundation.instruments import SHOPPER_EVENTS_DEAD_LETTERED, SHOPPER_EVENTS_WRITTEN_DIRECTLY
 from payments.audit import event_record_for
 from payments.kv import KVUnavailable, kv_namespaced, kv_run
 from payments.models import Payment, PaymentEvent

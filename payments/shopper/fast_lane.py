@@ -30,7 +30,7 @@ from django.http.request import split_domain_port, validate_host
 from django.utils.http import http_date
 from redis.commands.core import AsyncScript
 
-from apaygate.request_id import clean_request_id
+from foundation.request_id import clean_request_id
 from payments.kv import KVUnavailable, kv_raw_key, kv_run_async
 from payments.models import EventType
 from payments.shopper.event_buffer import event_time, stream_key

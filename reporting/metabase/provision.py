@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from apaygate.http import provider_session
+from foundation.http import provider_session
 from reporting.metabase.config import MetabaseConfig
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"

@@ -19,7 +19,16 @@ NAMES = {
     for key, value in vars(module).items()
     if key.isupper()
 }
-SOURCES = ("apaygate", "payments", "providers", "reporting", "demo", "docsite", "bench")
+SOURCES = (
+    "apaygate",
+    "foundation",
+    "payments",
+    "providers",
+    "reporting",
+    "demo",
+    "docsite",
+    "bench",
+)
 
 
 def test_every_name_is_a_registered_task_and_beat_sends_only_those():

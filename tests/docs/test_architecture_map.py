@@ -21,8 +21,8 @@ TICKED = re.compile(r"`([^`\n]+)`")
 PATH = re.compile(r"^\.?[\w.-]+(/[\w.-]*)*$")
 FILE_SUFFIXES = (".py", ".md", ".sh", ".toml", ".yml", ".yaml", ".json", ".html", ".lock")
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
-MODULE = re.compile(r"^(apaygate|payments|providers|reporting|demo|docsite)(\.\w+)+$")
-PACKAGES = ("apaygate", "payments", "providers", "reporting", "demo", "docsite")
+MODULE = re.compile(r"^(apaygate|foundation|payments|providers|reporting|demo|docsite)(\.\w+)+$")
+PACKAGES = ("apaygate", "foundation", "payments", "providers", "reporting", "demo", "docsite")
 
 
 def _is_path(token: str) -> bool:

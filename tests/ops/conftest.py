@@ -7,10 +7,10 @@ import logging.config
 
 import pytest
 
-from apaygate.logging_config import build_logging
+from foundation.logging_config import build_logging
 
 OPS_MIDDLEWARE = [
-    "apaygate.request_id.RequestIdMiddleware",
+    "foundation.request_id.RequestIdMiddleware",
     "apaygate.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",

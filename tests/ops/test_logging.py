@@ -9,8 +9,8 @@ import logging.config
 
 import pytest
 
-from apaygate import request_id
-from apaygate.logging_config import build_logging, mask_secrets
+from foundation import request_id
+from foundation.logging_config import build_logging, mask_secrets
 
 TOKEN = "apg_live_Zx9kQ2pW7vLmN4rT8yB1cD5fG3hJ6kL0aS2dF4gH6jK"
 EMAIL = "jane.doe+vip@customer.example"

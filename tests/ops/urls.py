@@ -8,7 +8,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import path
 
 from apaygate.metrics import metrics_view
-from apaygate.request_id import outbound_headers
+from foundation.request_id import outbound_headers
 
 logger = logging.getLogger("tests.ops")
 

@@ -145,7 +145,7 @@ def test_calls_beyond_the_cap_are_refused_after_the_queue_timeout():
 
 
 def test_the_probe_runs_with_its_timeouts_capped_and_other_calls_do_not():
-    from apaygate.http import provider_timeout
+    from foundation.http import provider_timeout
 
     clock = Clock()
     breaker = _breaker(clock, probe_timeout=0.8)

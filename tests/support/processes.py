@@ -1,23 +1,27 @@
 """Starting and stopping the processes tests run: one helper for every suite.
 
 `Process` runs a command in its own process group with its output in a log file, waits
-for it to be ready (a line in its log, or any condition), and stops the whole group
-(SIGTERM, then SIGKILL) or kills it outright (`kill -9`, for fault tests). `wait_until`
-polls a condition instead of sleeping a fixed time. `free_port` hands out ports from the
-pytest-xdist worker's own range. Nothing here imports the gateway, so tests/sdk uses it too.
+for it to be ready (a line in its log, or any condition such as `http_answers`), and stops
+the whole group (SIGTERM, then SIGKILL) or kills it outright (`kill -9`, for fault tests);
+`stop_all` stops several at once. `wait_until` polls a condition instead of sleeping a
+fixed time. `free_port` hands out ports from the pytest-xdist worker's own range. Nothing
+here imports the gateway, Django or pytest, so tests/sdk and bench/ use it too (bench/
+runs it outside pytest: the worker range is then gw0's).
 """
 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT = 40.0
@@ -71,6 +75,20 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
     with contextlib.suppress(OSError), socket.create_connection((host, port), 0.2):
         return True
     return False
+
+
+def http_answers(url: str, timeout: float = 2.0) -> bool:
+    """Whether a GET to `url` gets any HTTP answer (a server that is up; never followed)."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
+    try:
+        conn.request("GET", f"{parts.path or '/'}{'?' + parts.query if parts.query else ''}")
+        conn.getresponse().read()
+        return True
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        conn.close()
 
 
 @dataclass
@@ -138,6 +156,11 @@ class Process:
             return ""
         return self.log_path.read_bytes()[self._log_offset :].decode(errors="replace")
 
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait for the leader to exit (subprocess.TimeoutExpired after `timeout`); its code."""
+        assert self.proc is not None
+        return self.proc.wait(timeout)
+
     def signal(self, signum: int) -> None:
         """Send `signum` to the process group (children included, even if the leader left)."""
         if self.proc is not None:
@@ -170,3 +193,18 @@ class Process:
 
     def __exit__(self, *_exc) -> None:
         self.stop()
+
+
+def stop_all(processes: Iterable[Process], *, timeout: float = STOP_TIMEOUT) -> None:
+    """Stop several processes at once: SIGTERM every group first, so their graceful stops
+    overlap, then wait for them together; whatever is left after `timeout` is killed."""
+    processes = list(processes)
+    for process in processes:
+        if process.running():
+            process.signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for process in processes:
+        if process.proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.proc.wait(max(0.0, deadline - time.monotonic()))
+        process.kill()

@@ -2,7 +2,7 @@
 
 The id comes from the caller's `X-Request-ID` when it is well-formed (safe characters, at
 most 128), else a fresh uuid4 hex. It lives in a contextvar, so threads, asyncio tasks and
-Celery tasks each see their own; `apaygate.logging_config.RequestIdFilter` puts it on every
+Celery tasks each see their own; `foundation.logging_config.RequestIdFilter` puts it on every
 log record, `outbound_headers()` hands it to the next hop, and the Celery signal handlers
 below carry it from the web process into the task that the request queued.
 """

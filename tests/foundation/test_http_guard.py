@@ -10,7 +10,7 @@ import socket
 
 import pytest
 
-from apaygate.http import url_host_is_refused
+from foundation.http import url_host_is_refused
 from payments.delivery.attempts import delivery_attempt
 from payments.delivery.outbox import delivery_enqueue
 from payments.models import DeliveryStatus

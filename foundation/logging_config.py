@@ -18,7 +18,7 @@ import logging
 import re
 from typing import Any
 
-from apaygate.request_id import get_request_id
+from foundation.request_id import get_request_id
 
 MASK = "***"
 
@@ -107,8 +107,8 @@ def build_logging(
         "version": 1,
         "disable_existing_loggers": False,
         "filters": {
-            "request_id": {"()": "apaygate.logging_config.RequestIdFilter"},
-            "mask": {"()": "apaygate.logging_config.MaskingFilter"},
+            "request_id": {"()": "foundation.logging_config.RequestIdFilter"},
+            "mask": {"()": "foundation.logging_config.MaskingFilter"},
         },
         "formatters": {
             "plain": {

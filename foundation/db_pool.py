@@ -7,7 +7,7 @@ fixup does the same for tasks; the delivery relay's threads return theirs at eve
 `connection_release()` gives one back early, before a long wait that needs no database (a
 provider call), so a thread waiting on a provider holds no connection.
 
-A leaf like apaygate.instruments: it imports nothing of ours but the instruments, so every
+A leaf like foundation.instruments: it imports nothing of ours but the instruments, so every
 layer may use it.
 """
 
@@ -18,7 +18,7 @@ import threading
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from apaygate.instruments import (
+from foundation.instruments import (
     DB_POOL_CONNECTIONS,
     DB_POOL_MAX,
     DB_POOL_TIMEOUTS,

@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.db import connection, transaction
 
-from apaygate.db_pool import connection_release, db_pool_use
+from foundation.db_pool import connection_release, db_pool_use
 from payments.models import Merchant
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ import socket
 import pytest
 from requests_hardened.ip_filter import InvalidIPAddress, get_ip_address
 
-from apaygate.addresses import REFUSED_NETWORKS, address_is_refused, url_host_is_refused
+from foundation.addresses import REFUSED_NETWORKS, address_is_refused, url_host_is_refused
 from payments.models import Payment
 
 pytestmark = pytest.mark.django_db

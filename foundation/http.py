@@ -23,7 +23,7 @@ from django.conf import settings
 from requests_hardened import Config, HTTPSession
 from requests_hardened.ip_filter import InvalidIPAddress
 
-from apaygate.addresses import address_is_refused, install_delivery_filter, url_host_is_refused
+from foundation.addresses import address_is_refused, install_delivery_filter, url_host_is_refused
 
 __all__ = [
     "InvalidIPAddress",
