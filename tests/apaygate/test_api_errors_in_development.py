@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from asgiref.sync import async_to_sync
 from django.db import OperationalError
 from django.test import AsyncClient, Client, override_settings
 
 from tests.factories import make_token
+from tests.support.aio import run_coroutine
 
 
 @pytest.mark.parametrize("debug", [True, False])
@@ -115,8 +115,10 @@ def test_under_asgi_too_an_exception_under_api_is_a_json_500(db, monkeypatch):
     client = AsyncClient(raise_request_exception=False)
 
     with override_settings(DEBUG=True):
-        response = async_to_sync(client.post)(
-            "/api/payment-verify/sandbox", b"{}", "application/json"
+        # off this thread: a browser test before it in this xdist worker leaves an event
+        # loop running here (tests/support/aio.py)
+        response = run_coroutine(
+            client.post("/api/payment-verify/sandbox", b"{}", "application/json")
         )
 
     _assert_json_internal_error(response)

@@ -186,6 +186,11 @@ class NodeShop:
         lock = json.loads((self.folder / "package-lock.json").read_text())
         return lock["packages"]["node_modules/@apaygate/sdk"]
 
+    def locked_packages(self) -> list[str]:
+        """Every package the lock file installed (the project itself, "", left out)."""
+        lock = json.loads((self.folder / "package-lock.json").read_text())
+        return sorted(name for name in lock["packages"] if name)
+
 
 def pay_in_sandbox(wrapper_url: str) -> None:
     """Press Pay on the sandbox's hosted page, as the shopper would."""

@@ -165,7 +165,7 @@ def test_npm_install_from_the_docs_installs_the_served_tarball_and_the_quickstar
     locked = shop.lock_entry()
     assert locked["resolved"] == command.removeprefix("npm install ")
     assert locked["integrity"].startswith("sha512-")
-    assert not (shop.folder / "node_modules" / ".bin").exists()  # no dependencies came along
+    assert shop.locked_packages() == ["node_modules/@apaygate/sdk"]  # no dependencies came
 
     # when the quickstart runs with a test token and the shop's origin
     quickstart = shop.node_module(
