@@ -106,6 +106,10 @@ def test_pip_install_from_the_docs_installs_the_served_wheel_and_the_quickstart_
     found_version, location = where.stdout.split()
     assert found_version == version
     assert location.startswith(str(shop.venv))
+    # and the docs' `apaygate listen` is a command of that venv (tests/sdk/test_listen.py
+    # runs it end to end)
+    listen = shop.shell("apaygate listen --help")
+    assert "--forward-to" in listen.stdout
 
     # when the quickstart runs with a test token and the shop's origin
     shop_url = f"http://127.0.0.1:{receiver.port}"
