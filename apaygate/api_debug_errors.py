@@ -14,15 +14,14 @@ answer: a JSON 500 naming the request id, or the 503 of a database out of reach.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.signals import got_request_exception
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
 from apaygate.pages import api_server_error
+from foundation.middleware import SyncAndAsyncMiddleware
 
 _ATTRIBUTE = "_apaygate_uncaught_exception"
 
@@ -40,22 +39,11 @@ def _production_answer(request: HttpRequest, response: HttpResponse) -> HttpResp
     return api_server_error(exc)
 
 
-class ApiDebugErrorMiddleware:
+class ApiDebugErrorMiddleware(SyncAndAsyncMiddleware):
     """Answer an exception under /api/ with the API's JSON error, with DEBUG on too."""
 
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: Callable) -> None:
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
-
-    def __call__(self, request: HttpRequest):
-        if self.is_async:
-            return self.__acall__(request)
+    def handle(self, request: HttpRequest):
         return _production_answer(request, self.get_response(request))
 
-    async def __acall__(self, request: HttpRequest):
+    async def ahandle(self, request: HttpRequest):
         return _production_answer(request, await self.get_response(request))

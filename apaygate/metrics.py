@@ -23,9 +23,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
@@ -66,6 +64,7 @@ from foundation.instruments import (  # noqa: F401  (re-exported: one place to i
     UNVERIFIED_POSTBACKS,
     WEB_SHED,
 )
+from foundation.middleware import SyncAndAsyncMiddleware
 
 logger = logging.getLogger(__name__)
 
@@ -257,21 +256,10 @@ def _observe(request: HttpRequest, status: int, started: float) -> None:
     ).observe(time.perf_counter() - started)
 
 
-class RequestMetricsMiddleware:
+class RequestMetricsMiddleware(SyncAndAsyncMiddleware):
     """Time every request into `apaygate_http_request_duration_seconds` (sync and async)."""
 
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: Callable) -> None:
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
-
-    def __call__(self, request: HttpRequest):
-        if self.is_async:
-            return self.__acall__(request)
+    def handle(self, request: HttpRequest):
         started = time.perf_counter()
         try:
             response = self.get_response(request)
@@ -281,7 +269,7 @@ class RequestMetricsMiddleware:
         _observe(request, response.status_code, started)
         return response
 
-    async def __acall__(self, request: HttpRequest):
+    async def ahandle(self, request: HttpRequest):
         started = time.perf_counter()
         try:
             response = await self.get_response(request)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest
+
+from foundation.middleware import SyncAndAsyncMiddleware
 
 HEADER = "X-Request-ID"
 # The Celery message header the id travels in.
@@ -60,31 +61,20 @@ def outbound_headers() -> dict[str, str]:
     return {HEADER: request_id} if request_id else {}
 
 
-class RequestIdMiddleware:
+class RequestIdMiddleware(SyncAndAsyncMiddleware):
     """Give each request its id (`request.request_id`) and echo it in the response.
 
     Put it first in MIDDLEWARE, so everything after it, and its logs, run under the id.
     """
 
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: Callable) -> None:
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
-
-    def __call__(self, request: HttpRequest):
-        if self.is_async:
-            return self.__acall__(request)
+    def handle(self, request: HttpRequest):
         with request_id_scope(request.headers.get(HEADER)) as request_id:
             request.request_id = request_id
             response = self.get_response(request)
         response[HEADER] = request_id
         return response
 
-    async def __acall__(self, request: HttpRequest):
+    async def ahandle(self, request: HttpRequest):
         with request_id_scope(request.headers.get(HEADER)) as request_id:
             request.request_id = request_id
             response = await self.get_response(request)

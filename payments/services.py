@@ -7,7 +7,6 @@ transaction, then moves the row with a conditional UPDATE whose row count it che
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -16,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from foundation.db_pool import connection_release
@@ -131,38 +130,37 @@ def payment_init(
     first = plan.first
     reference = data.get("id")
     fingerprint = request_fingerprint({**data, "is_test": is_test})
+    payment = Payment(
+        public_id=payment_id_generate(),
+        merchant=merchant,
+        token=token,
+        is_test=is_test,
+        provider=first.provider,
+        merchant_reference=reference,
+        idempotency_key=None if reference else (idempotency_key or None),
+        request_fingerprint=fingerprint,
+        attempt=retry_of.attempt + 1 if retry_of else 1,
+        retry_of=retry_of,
+        customer_email=data.get("customerEmail", ""),
+        customer_name=data.get("customerName", ""),
+        amount=data["amount"],
+        currency=data["currency"],
+        payment_type=data["type"],
+        provider_amount=first.provider_amount,
+        provider_currency=first.provider_currency,
+        exchange_rate=first.rate,
+        success_url=data["successUrl"],
+        error_url=data["errorUrl"],
+        postback_url=data.get("postbackUrl", ""),
+    )
+    created = event_build(
+        type=EventType.PAYMENT_CREATED,
+        payment=payment,
+        payload={"test": is_test, "has_postback": payment.wants_postbacks},
+    )
     try:
-        with _atomic_unless_one_statement():
-            payment = Payment(
-                public_id=payment_id_generate(),
-                merchant=merchant,
-                token=token,
-                is_test=is_test,
-                provider=first.provider,
-                merchant_reference=reference,
-                idempotency_key=None if reference else (idempotency_key or None),
-                request_fingerprint=fingerprint,
-                attempt=retry_of.attempt + 1 if retry_of else 1,
-                retry_of=retry_of,
-                customer_email=data.get("customerEmail", ""),
-                customer_name=data.get("customerName", ""),
-                amount=data["amount"],
-                currency=data["currency"],
-                payment_type=data["type"],
-                provider_amount=first.provider_amount,
-                provider_currency=first.provider_currency,
-                exchange_rate=first.rate,
-                success_url=data["successUrl"],
-                error_url=data["errorUrl"],
-                postback_url=data.get("postbackUrl", ""),
-            )
-            created = event_build(
-                type=EventType.PAYMENT_CREATED,
-                payment=payment,
-                payload={"test": is_test, "has_postback": payment.wants_postbacks},
-            )
-            # The payment and its first event in one statement (payments/sql.py).
-            sql.insert_with_child(payment, created, link="payment")
+        # The payment and its first event in one statement, atomic by itself (payments/sql.py).
+        sql.insert_with_child(payment, created, link="payment")
     except IntegrityError:
         earlier = payment_replay_decide(
             merchant=merchant,
@@ -186,19 +184,6 @@ def payment_init(
         return InitResult(payment=_wait_until_settled(earlier.payment), replayed=True)
 
     return InitResult(payment=_invoice(payment, plan), replayed=False)
-
-
-def _atomic_unless_one_statement():
-    """A transaction (or savepoint) around the payment's INSERT unless it needs none.
-
-    On PostgreSQL the payment and its event are one statement (payments/sql.py), atomic by
-    itself: in autocommit it needs no BEGIN and COMMIT (two round trips per init-payment).
-    Inside a caller's transaction a unique violation would abort the whole of it, so a
-    savepoint keeps that to this write; on SQLite the two INSERTs need a transaction.
-    """
-    if connection.vendor == "postgresql" and not connection.in_atomic_block:
-        return contextlib.nullcontext()
-    return transaction.atomic()
 
 
 def _wait_until_settled(payment: Payment) -> Payment:

@@ -13,11 +13,12 @@ Only for statements whose shape never changes; anything else stays an ORM query.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Model
 
 
@@ -116,13 +117,17 @@ def insert_with_child(parent: Model, child: Model, *, link: str) -> None:
     (a unique violation of the parent leaves no child behind), on PostgreSQL. The parent's
     primary key is an auto one, read back; the child's is set in Python (a UUID) or read
     back too. Same limits as `insert`.
+
+    Atomic whatever the caller does: in autocommit the one statement needs no BEGIN and
+    COMMIT (two round trips); inside a caller's transaction it runs in a savepoint, so a
+    unique violation aborts this write only; SQLite (embedded mode) takes no INSERT inside
+    WITH, so there the two INSERTs run in a transaction.
     """
     if connection.vendor != "postgresql":
-        # SQLite (embedded mode) allows no INSERT inside WITH: two statements, which the
-        # caller runs in a transaction (payments/services.py).
-        insert([parent])
-        setattr(child, type(child)._meta.get_field(link).name, parent)
-        insert([child])
+        with transaction.atomic():
+            insert([parent])
+            setattr(child, type(child)._meta.get_field(link).name, parent)
+            insert([child])
         return
     parent_fields, parent_head, parent_row, parent_auto = _insert_shape(
         type(parent), connection.vendor
@@ -145,7 +150,8 @@ def insert_with_child(parent: Model, child: Model, *, link: str) -> None:
     params += [
         f.get_db_prep_save(f.pre_save(child, True), connection) for f in child_fields if f is not fk
     ]
-    with connection.cursor() as cursor:
+    guard = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
+    with guard, connection.cursor() as cursor:
         cursor.execute(statement, params)
         row = cursor.fetchone()
     setattr(parent, parent_auto.attname, row[0])
