@@ -134,10 +134,11 @@ class _EntryReader:
 
     def __init__(self, receive):
         self.receive = receive
+        self.read = False  # whether the body was read (None: the client left, or too large)
         self.body: bytes | None = None
 
     async def __call__(self, call):
-        self.body = await _read_body(self.receive)
+        self.body, self.read = await _read_body(self.receive), True
         if self.body is None:
             return None  # the client left (or sent a body too large for a GET)
         return await pools[GENERAL_POOL].run(call, receive=self.receive)
@@ -154,13 +155,12 @@ async def application(scope, receive, send):
                 return
     if scope["type"] != "http":
         return
-    body = None
     if scope["method"] == "GET" and scope["path"] == FAST_LANE_PATH:
         reader = _EntryReader(receive)
         if await pay_fast(scope, send, read_entry=reader):
             return
-        body = reader.body
-    if body is None:
+        body = reader.body if reader.read else await _read_body(receive)
+    else:
         body = await _read_body(receive)
     if body is None:
         await send({"type": "http.response.start", "status": 413, "headers": []})
