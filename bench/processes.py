@@ -352,9 +352,10 @@ class Stack:
     def wait_for_shopper_events_drained(self, timeout: float = 300) -> dict:
         """Wait until the worker has copied the redirect events rows 1-6 left in Redis.
 
-        No worker runs during rows 1-6 (they measure the web alone), so the redirects they
-        made (about 100,000) wait in the shopper-event stream when the worker starts; in
-        production the worker drains them as they come. Rows 7-8 are meant to measure
+        No worker runs during rows 1-6 (they measure the web alone), so the redirects'
+        events wait in the shopper-event stream when the worker starts (at most the 1,000
+        `shopper_events_trimmed` keeps, plus what came since its last trim); in production
+        the worker drains them as they come. Rows 7-8 are meant to measure
         delivery at that steady state, not behind a backlog of event inserts (measured:
         postback -> receipt p99 3.8 s behind the backlog, 0.36 s without it).
         """
