@@ -4,7 +4,8 @@
 
 Per worker process:
 - the event loop (uvicorn) parses HTTP and answers `GET /integration/pay` on a KV hit itself
-  (payments/shopper/fast_lane.py): no thread, no database;
+  (payments/shopper/fast_lane.py): no thread, no database; on a KV miss it runs the one
+  SELECT in the general pool and answers too, without Django's request cycle;
 - every other request runs Django's WSGI handler in a thread pool, and there are two pools,
   so they are bulkheads: `POST /api/v1/init-payment`, which waits on a provider, runs in
   the `provider` pool (WEB_PROVIDER_THREADS); shopper pages, provider postbacks, the admin
@@ -124,6 +125,25 @@ async def _read_body(receive) -> bytes | None:
     return b"".join(chunks)
 
 
+class _EntryReader:
+    """The fast lane's database read on a KV miss, in the general pool, as Django's view runs.
+
+    The pool watches `receive` for a disconnect, which needs the request's body read first;
+    the body is kept (`body`) for Django, should the lane leave the request to it after all.
+    """
+
+    def __init__(self, receive):
+        self.receive = receive
+        self.read = False  # whether the body was read (None: the client left, or too large)
+        self.body: bytes | None = None
+
+    async def __call__(self, call):
+        self.body, self.read = await _read_body(self.receive), True
+        if self.body is None:
+            return None  # the client left (or sent a body too large for a GET)
+        return await pools[GENERAL_POOL].run(call, receive=self.receive)
+
+
 async def application(scope, receive, send):
     if scope["type"] == "lifespan":
         while True:
@@ -135,9 +155,13 @@ async def application(scope, receive, send):
                 return
     if scope["type"] != "http":
         return
-    if scope["method"] == "GET" and scope["path"] == FAST_LANE_PATH and await pay_fast(scope, send):
-        return
-    body = await _read_body(receive)
+    if scope["method"] == "GET" and scope["path"] == FAST_LANE_PATH:
+        reader = _EntryReader(receive)
+        if await pay_fast(scope, send, read_entry=reader):
+            return
+        body = reader.body if reader.read else await _read_body(receive)
+    else:
+        body = await _read_body(receive)
     if body is None:
         await send({"type": "http.response.start", "status": 413, "headers": []})
         await send({"type": "http.response.body", "body": b""})

@@ -1,6 +1,6 @@
 """Before and after in the same run: the gateway's CPU per request on its hot paths, two trees.
 
-Run: `.venv/bin/python bench/ab.py BASE_DIR [seconds] [init,intake,miss]` where BASE_DIR
+Run: `.venv/bin/python bench/ab.py BASE_DIR [seconds] [init,intake,miss,hit]` where BASE_DIR
 holds another tree of the gateway (e.g. `git archive <commit> | tar -x -C /tmp/base`); the
 current tree's `.venv` runs both. It starts both gateways side by side (the production web
 command, same worker count, same database, Redis and stubs: bench/processes.py) and the
@@ -38,6 +38,10 @@ def scripts(stack: Stack, seconds: float) -> dict[str, tuple[str, int]]:
         paths = stack.pay_paths(stack.payments(int(250 * seconds), in_kv=False))
         return wrk.lua_paths(paths, think_ms=paced(200, 4)), 4
 
+    def hit():
+        # Closed loop, as make bench's KV-hit row; the raw app's KV hit is `/r`.
+        return wrk.lua_paths(stack.pay_paths(stack.payments(200, in_kv=True))), 32
+
     def intake():
         # Enough distinct postbacks for the raw app's rate; the gateway's repeats would be
         # duplicates (another path), so it gets as many as it can apply.
@@ -46,7 +50,20 @@ def scripts(stack: Stack, seconds: float) -> dict[str, tuple[str, int]]:
     # 64 in flight as in make bench; fewer (BENCH_AB_INIT_CONNS) where a crowded machine
     # makes requests time out, whose CPU would then be charged to the ones that finished.
     init_conns = int(os.environ.get("BENCH_AB_INIT_CONNS", "64"))
-    return {"init": lambda: (stack.init_script(), init_conns), "intake": intake, "miss": miss}
+    return {
+        "init": lambda: (stack.init_script(), init_conns),
+        "intake": intake,
+        "miss": miss,
+        "hit": hit,
+    }
+
+
+def _script(path: str, server: str, make) -> tuple[str, int]:
+    """The path's script for one server; the raw app's KV hit is its own `/r` (one GET)."""
+    script, connections = make()
+    if path == "hit" and server == "raw":
+        script = wrk.lua_paths(["/r?id=baseline"])
+    return script, connections
 
 
 def relay_ab(base_dir: Path, seconds: float) -> None:
@@ -96,24 +113,25 @@ def main() -> None:
         stack.prepare()
         stack.start_web()
         stack._web("base", "apaygate.asgi:application", port, "/integration/pay?id=x", base_dir)
-        makers = scripts(stack, seconds)
-        if len(sys.argv) > 3:
-            makers = {path: makers[path] for path in sys.argv[3].split(",")}
-        for path, make in makers.items():
-            for server in ("base", "current", "raw"):  # warm-up
-                script, connections = make()
-                wrk.run(urls[server], script, connections=connections, seconds=2)
-            for _round in range(ROUNDS):
-                for server in ("base", "current", "raw"):
-                    script, connections = make()
-                    result = cpu_per_request(
-                        stack,
-                        lambda u=urls[server], s=script, c=connections: wrk.run(
-                            u, s, connections=c, seconds=seconds
-                        ),
-                        names[server],
-                    )
-                    figures.setdefault((path, server), []).append(result)
+        with stack.shopper_events_trimmed():  # no worker drains the redirects' events
+            makers = scripts(stack, seconds)
+            if len(sys.argv) > 3:
+                makers = {path: makers[path] for path in sys.argv[3].split(",")}
+            for path, make in makers.items():
+                for server in ("base", "current", "raw"):  # warm-up
+                    script, connections = _script(path, server, make)
+                    wrk.run(urls[server], script, connections=connections, seconds=2)
+                for _round in range(ROUNDS):
+                    for server in ("base", "current", "raw"):
+                        script, connections = _script(path, server, make)
+                        result = cpu_per_request(
+                            stack,
+                            lambda u=urls[server], s=script, c=connections: wrk.run(
+                                u, s, connections=c, seconds=seconds
+                            ),
+                            names[server],
+                        )
+                        figures.setdefault((path, server), []).append(result)
     finally:
         stack.stop()
         print(stack.log_tail())

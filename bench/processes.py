@@ -6,11 +6,14 @@ Each process is started, waited for and stopped by the tests' process helper
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,6 +35,15 @@ SERVER = os.environ.get("BENCH_SERVER", "asgi")
 CALLER_ENV = dict(os.environ)
 
 
+def _shipped_shopper_concurrency(root: Path) -> int:
+    """scripts/serve.sh's default SHOPPER_CONCURRENCY: the bench runs what ships."""
+    text = (root / "scripts" / "serve.sh").read_text()
+    return int(re.search(r"SHOPPER_CONCURRENCY:-(\d+)", text).group(1))
+
+
+SHOPPER_SHIPPED = _shipped_shopper_concurrency(Path(__file__).resolve().parents[1])
+
+
 def _quantile(values: list[float], q: float) -> float:
     ordered = sorted(values) or [0.0]
     return ordered[min(int(len(ordered) * q), len(ordered) - 1)]
@@ -43,8 +55,10 @@ class Stack:
         self.bin = Path(sys.executable).parent
         self.tmp = Path(tempfile.mkdtemp(prefix="apaygate-bench-"))
         self.ports = {name: PORT_BASE + i for i, name in enumerate(("gw", "raw", "prov", "merch"))}
-        # +4 is bench_failover.py's second provider stub.
+        # +4 is bench_failover.py's second provider stub; +6 the raw app at the shopper
+        # class's worker count, when it differs from the web's.
         self.ports["shop"] = PORT_BASE + 5
+        self.ports["rawshop"] = PORT_BASE + 6
         self.gateway_url = f"http://127.0.0.1:{self.ports['gw']}"
         self.raw_url = f"http://127.0.0.1:{self.ports['raw']}"
         # Where the redirect rows send shoppers (`/integration/pay`): the shopper process
@@ -57,6 +71,14 @@ class Stack:
         )
         self.merchant_url = f"http://127.0.0.1:{self.ports['merch']}/postback"
         self.web_workers = int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 2))
+        # The shopper class's worker count: the caller's SHOPPER_CONCURRENCY, else the one
+        # scripts/serve.sh ships. The redirect rows' raw baseline runs with the same count
+        # (`shopper_raw_url`): a raw app on twice the processes is no baseline.
+        self.shopper_workers = int(CALLER_ENV.get("SHOPPER_CONCURRENCY") or SHOPPER_SHIPPED)
+        self.shopper_raw_server, self.shopper_raw_url = "raw", self.raw_url
+        if self.shopper_class and self.shopper_workers != self.web_workers:
+            self.shopper_raw_server = "rawshop"
+            self.shopper_raw_url = f"http://127.0.0.1:{self.ports['rawshop']}"
         self.worker_concurrency = int(os.environ.get("CELERY_WORKER_CONCURRENCY", "64"))
         self.processes: list[tuple[str, Process]] = []
         self.env = {
@@ -117,7 +139,12 @@ class Stack:
         self.env["RAW_MERCHANT_ID"], self.env["RAW_TOKEN_ID"] = str(merchant.pk), str(token.pk)
         import redis
 
-        redis.Redis.from_url(REDIS_URL).set("raw:target", "https://pay.bansky.example/p/raw")
+        # The bench's own Redis database starts empty, as its PostgreSQL database does: a
+        # previous run's shopper events would otherwise leave the stream at its bound, and
+        # every redirect would take the full-stream path (a database INSERT) instead.
+        client = redis.Redis.from_url(REDIS_URL)
+        client.flushdb()
+        client.set("raw:target", "https://pay.bansky.example/p/raw")
 
     def payments(self, n: int, *, in_kv: bool, postback: bool = False, status="pending") -> list:
         from django.core.cache import cache
@@ -252,16 +279,23 @@ class Stack:
             self._start(name, [*args, "--log-level", "warning", "--no-access-log"],
                         f"http://127.0.0.1:{self.ports[name]}/stats")  # fmt: skip
         self._web("raw", "bench.raw:app", self.ports["raw"], "/r")
+        if self.shopper_raw_url != self.raw_url:
+            self.env["WEB_CONCURRENCY"] = str(self.shopper_workers)
+            try:
+                self._web("rawshop", "bench.raw:app", self.ports["rawshop"], "/r")
+            finally:
+                self.env["WEB_CONCURRENCY"] = str(self.web_workers)
         self._web("gw", "apaygate.asgi:application", self.ports["gw"], "/integration/pay?id=x")
         if self.shopper_class and SERVER == "asgi":
             self._shopper()
 
     def _shopper(self) -> None:
-        """The shopper process class (`scripts/serve.sh shopper`): one process, 8 threads."""
+        """The shopper process class (`scripts/serve.sh shopper`), its shipped defaults unless
+        the caller set SHOPPER_* (its worker count: `shopper_workers`)."""
         env = dict(self.env)
         env.update(
             SHOPPER_BIND=f"127.0.0.1:{self.ports['shop']}",
-            SHOPPER_CONCURRENCY=os.environ.get("SHOPPER_CONCURRENCY", "1"),
+            SHOPPER_CONCURRENCY=str(self.shopper_workers),
         )
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         saved, self.env = self.env, env
@@ -318,9 +352,10 @@ class Stack:
     def wait_for_shopper_events_drained(self, timeout: float = 300) -> dict:
         """Wait until the worker has copied the redirect events rows 1-6 left in Redis.
 
-        No worker runs during rows 1-6 (they measure the web alone), so the redirects they
-        made (about 100,000) wait in the shopper-event stream when the worker starts; in
-        production the worker drains them as they come. Rows 7-8 are meant to measure
+        No worker runs during rows 1-6 (they measure the web alone), so the redirects'
+        events wait in the shopper-event stream when the worker starts (at most the 1,000
+        `shopper_events_trimmed` keeps, plus what came since its last trim); in production
+        the worker drains them as they come. Rows 7-8 are meant to measure
         delivery at that steady state, not behind a backlog of event inserts (measured:
         postback -> receipt p99 3.8 s behind the backlog, 0.36 s without it).
         """
@@ -335,12 +370,42 @@ class Stack:
         seconds = time.monotonic() - started
         return {"events": waiting, "seconds": round(seconds, 1), "left": client.xlen(key)}
 
+    @contextlib.contextmanager
+    def shopper_events_trimmed(self, keep: int = 1000, every: float = 0.2):
+        """Keep the shopper-event stream short while the block runs, as a draining worker would.
+
+        No worker runs during the web rows, so nothing drains the stream the redirects
+        append to; at its bound (SHOPPER_EVENTS_MAX, 100,000: ten seconds of KV hits on a
+        fast machine) every redirect would take the full-stream path (Django, a database
+        INSERT), a state production reaches only with a stalled worker. A thread trims it
+        to its newest `keep` entries every `every` seconds instead (XADD costs Redis the
+        same at any length); the events are the bench's own, nobody reads them.
+        """
+        import redis
+
+        from payments.shopper.event_buffer import stream_key
+
+        client, key, stop = redis.Redis.from_url(REDIS_URL), stream_key(), threading.Event()
+
+        def trim():
+            while not stop.wait(every):
+                client.xtrim(key, maxlen=keep)
+
+        thread = threading.Thread(target=trim, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
     def gateway_cpu_seconds(self) -> float:
         return self.cpu_seconds("gw")
 
     def cpu_seconds(self, name: str) -> float:
         """CPU time (user + system) used so far by one server's processes (Linux /proc):
-        `gw` the gateway, `shop` the shopper process class, `raw` the raw baseline app.
+        `gw` the gateway, `shop` the shopper process class, `raw` the raw baseline app
+        (`rawshop`: the one at the shopper class's worker count, when started).
 
         On a shared machine the rates swing with the neighbours' load; the gateway's own
         CPU per request does much less, so the rows report it beside the rates.
@@ -496,7 +561,8 @@ class Stack:
             f"{os.cpu_count()} CPUs; web ({SERVER}): gunicorn, {self.web_workers} workers; "
             f"worker: threads x {self.worker_concurrency}; "
             + (
-                f"shopper class: 1 process on :{self.ports['shop']} (redirect rows); "
+                f"shopper class: {self.shopper_workers} workers on :{self.ports['shop']} "
+                "(redirect rows; their raw baseline with as many); "
                 if self.shopper_class
                 else "redirect rows on the web process; "
             )

@@ -1,12 +1,14 @@
-"""Profile the gateway's web processes under one hot path's load (py-spy), as the bench runs it.
+"""Profile the gateway's processes under one hot path's load (py-spy), as the bench runs it.
 
-Run: `.venv/bin/python bench/profile.py init|intake|miss [seconds]` (PostgreSQL and
-Redis up; the environment of bench/bench_gateway.py; py-spy in the venv:
-`uv pip install py-spy`). It starts the gateway and stubs as `make bench` does, drives the
-path with wrk while `py-spy record --gil` samples every web worker (only the thread holding
-the GIL: where the Python CPU goes), and prints the share of samples inside each layer
-(inclusive) and the functions with the most samples of their own. The collapsed
-stacks stay in the file it names, for a flame graph.
+Run: `.venv/bin/python bench/profile.py init|intake|miss|hit [seconds]` (PostgreSQL and
+Redis up; the environment of bench/bench_gateway.py; py-spy in the venv, `uv pip install
+py-spy`, or on PATH). It starts the gateway and stubs as `make bench` does, drives the
+path with wrk while `py-spy record --gil` samples every worker of the server that serves
+it (the web process; for the redirect's `miss` and `hit`, the shopper process class, as
+`make bench` routes them), only the thread holding the GIL: where the Python CPU goes.
+It prints the share of samples inside each layer (inclusive) and the functions with the
+most samples of their own. The collapsed stacks stay in the file it names, for a flame
+graph.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import collections
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -56,16 +59,21 @@ LAYERS = {
 def prepared_load(stack: Stack, path: str, seconds: float):
     """Make the path's data first (not sampled), then return the run that drives it."""
     gw = stack.gateway_url
+    if path in ("miss", "hit"):  # the redirect: where make bench sends it
+        gw = stack.shopper_url
     if path == "init":
         script, connections = stack.init_script(), 64
     elif path == "intake":
         script = stack.postback_script(int(1500 * seconds), with_merchant_postback=False)
         connections = 32
     elif path == "miss":
-        script = wrk.lua_paths(stack.pay_paths(stack.payments(int(400 * seconds), in_kv=False)))
+        script = wrk.lua_paths(stack.pay_paths(stack.payments(int(1000 * seconds), in_kv=False)))
         connections = 8
+    elif path == "hit":  # closed loop, as make bench's KV-hit row
+        script = wrk.lua_paths(stack.pay_paths(stack.payments(200, in_kv=True)))
+        connections = 32
     else:
-        raise SystemExit(f"unknown path {path!r}: init, intake or miss")
+        raise SystemExit(f"unknown path {path!r}: init, intake, miss or hit")
     return lambda: wrk.run(gw, script, connections=connections, seconds=seconds)
 
 
@@ -94,6 +102,11 @@ def summarize(collapsed: Path) -> None:
         print(f"  {100 * n / total:5.1f}%  {frame}")
 
 
+def _workers(pid: int) -> list[str]:
+    """The server's worker processes: its gunicorn master's children."""
+    return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+
+
 def main() -> None:
     path = sys.argv[1] if len(sys.argv) > 1 else "init"
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 15
@@ -104,9 +117,12 @@ def main() -> None:
         stack.start_web()
         prepared_load(stack, path, 3)()  # warm-up: threads, connections, imports
         run = prepared_load(stack, path, seconds)
-        _name, master = next(item for item in stack.processes if item[0] == "gw")
-        workers = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
+        server = stack.shopper_server if path in ("miss", "hit") else "gw"
+        _name, master = next(item for item in stack.processes if item[0] == server)
+        workers = _workers(master.pid)
         spy = str(Path(sys.executable).with_name("py-spy"))
+        if not Path(spy).exists():
+            spy = shutil.which("py-spy") or spy
         spies = [
             subprocess.Popen(
                 [
@@ -130,7 +146,8 @@ def main() -> None:
             )
             for pid in workers
         ]
-        result = run()
+        with stack.shopper_events_trimmed():  # no worker drains the redirects' events
+            result = run()
         for process in spies:
             process.wait(timeout=120)
     finally:

@@ -1,8 +1,9 @@
 """The raw baselines of `make bench`: the gateway's work per request, in plain Python.
 
 One ASGI app, served by bench/bench_gateway.py under the gateway's own command (gunicorn,
-uvicorn workers, apaygate/gunicorn_conf.py, the same worker count), answering the gateway's
-paths with the least code that does the same database, Redis and provider work:
+uvicorn workers, apaygate/gunicorn_conf.py, the same worker count: the web's, and for the
+redirect rows the shopper class's, a second instance when the two differ), answering the
+gateway's paths with the least code that does the same database, Redis and provider work:
 
 - `GET /r`: one Redis GET on the event loop, 302 (the KV-hit baseline, bench/stubs.py);
 - `GET /integration/pay?id=`: one SELECT of the entry's columns, 302 (the KV-miss baseline);

@@ -259,6 +259,17 @@ def redirect_entry(payment: Payment) -> dict:
     return {name: getattr(payment, name) for name in ENTRY_FIELDS}
 
 
+def kv_entry_from_database(public_id: str) -> dict | None:
+    """The entry read from the database alone (no KV), for the fast lane's KV miss
+    (payments/shopper/fast_lane.py), which refills the KV itself."""
+    return _entry_from_database(public_id)
+
+
+def kv_entry_value(entry: dict) -> str:
+    """The KV's stored form of an entry (what `kv_store` writes, the fast lane's script reads)."""
+    return json.dumps(entry)
+
+
 def _entry_from_database(public_id: str) -> dict | None:
     """Read the entry's columns only, as a dict: no model built, no ORDER BY (the id is
     unique). A KV miss is the redirect's slow path; this keeps it one small query, written
@@ -321,7 +332,7 @@ def _store(public_id: str, value: dict) -> None:
         cache.set(key, value, timeout=settings.PAYMENT_TTL)
         return
     with contextlib.suppress(KVUnavailable):
-        _run(lambda client: client.set(key, json.dumps(value), ex=settings.PAYMENT_TTL))
+        _run(lambda client: client.set(key, kv_entry_value(value), ex=settings.PAYMENT_TTL))
 
 
 def kv_forget(public_id: str) -> None:

@@ -2,7 +2,8 @@
 
 A real server subprocess on loopback, against the test database and Redis: a redirect's
 event survives the web process being killed (SIGKILL) right after it answered, and a KV
-miss still falls back to the database under ASGI.
+miss still falls back to the database under ASGI (answered by the fast lane, or by Django
+when the lane leaves it).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import requests
 from django.conf import settings
 
 from payments.kv import kv_store
-from payments.models import EventType, PaymentEvent
+from payments.models import EventType, PaymentEvent, PaymentStatus
 from payments.shopper.event_buffer import shopper_events_drain
 from tests.factories import MerchantFactory, PaymentFactory, make_token
 from tests.support.gateway import _database_url
@@ -96,6 +97,21 @@ def test_a_kv_miss_falls_back_to_the_database_under_asgi(web_server):
     assert response.headers["Location"] == payment.provider_url
     shopper_events_drain()
     assert PaymentEvent.objects.filter(payment=payment, type=EventType.SHOPPER_REDIRECTED).exists()
+
+
+def test_a_kv_miss_the_fast_lane_reads_but_leaves_to_django_is_answered_under_asgi(web_server):
+    # The lane read the request (its body) before its database read; Django answers with it.
+    _process, base = web_server
+    closed = PaymentFactory(status=PaymentStatus.SUCCEEDED)  # not in the KV
+
+    unknown = requests.get(f"{base}/integration/pay?id=pay_nosuchpayment", timeout=5)
+    settled = requests.get(
+        f"{base}/integration/pay?id={closed.public_id}", allow_redirects=False, timeout=5
+    )
+
+    assert unknown.status_code == 404
+    assert settled.status_code == 200
+    assert "text/html" in settled.headers["Content-Type"]
 
 
 def test_shoppers_are_answered_while_every_provider_thread_waits_on_a_hanging_provider(

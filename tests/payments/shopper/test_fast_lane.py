@@ -165,3 +165,16 @@ def test_the_fast_lane_leaves_everything_but_a_payable_hit_to_django(setup, sett
     assert not handled
     assert sent == []
     assert shopper_events_drain() == 0
+
+
+def test_the_fast_lane_loads_its_script_when_the_redis_server_lacks_it():
+    # given a Redis whose script cache was emptied (a restart, a failover to a replica)
+    payment = PaymentFactory()
+    kv_store(payment)
+    kv_run(lambda c: c.script_flush())
+
+    handled, sent = _call(payment.public_id)
+
+    assert handled
+    assert sent[0]["status"] == 302
+    assert shopper_events_drain() == 1
