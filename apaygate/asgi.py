@@ -39,9 +39,11 @@ from functools import partial
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "apaygate.settings")
 
-from django.core.wsgi import get_wsgi_application
+from apaygate.machine_routes import routed_wsgi_application
 
-django_wsgi = get_wsgi_application()
+# Django's WSGI handler; the merchant API and provider postbacks get a shorter middleware
+# stack (apaygate/machine_routes.py).
+django_wsgi = routed_wsgi_application()
 
 from apaygate.pools import (  # noqa: E402
     CLIENT_GONE,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 
-from django.core.wsgi import get_wsgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "apaygate.settings")
-application = get_wsgi_application()
+
+from apaygate.machine_routes import routed_wsgi_application
+
+# Django's WSGI handler, with the machine routes' shorter middleware stack.
+application = routed_wsgi_application()

@@ -227,30 +227,28 @@ def _invoice(payment: Payment, plan: RoutePlan) -> Payment:
     except ProviderError as exc:
         return _mark_provider_error(payment, exc)
 
-    with transaction.atomic():
-        # The usual case, in one UPDATE: still `created`, so the invoice and the move are
-        # written together (only this function writes an invoice, once per payment).
-        moved = payment_transition_unlocked(
-            payment=payment,
-            current=PaymentStatus.CREATED,
-            target=PaymentStatus.PENDING,
-            provider_url=invoice.url,
-            provider_reference=invoice.reference,
-        )
-        if not moved:
+    payload = {"provider_reference": invoice.reference}
+    # The usual case, in one statement: still `created`, so the invoice, the move and its
+    # event are written together (only this function writes an invoice, once per payment).
+    moved = payment_transition_unlocked(
+        payment=payment,
+        current=PaymentStatus.CREATED,
+        target=PaymentStatus.PENDING,
+        event=event_build(type=EventType.INVOICE_CREATED, payment=payment, payload=payload),
+        provider_url=invoice.url,
+        provider_reference=invoice.reference,
+    )
+    if not moved:
+        with transaction.atomic():
             # A verified postback overtook this write (and moved the payment on) while
-            # the provider answered: the invoice is stored all the same.
+            # the provider answered: the invoice is stored all the same, and its event.
             Payment.objects.filter(pk=payment.pk, provider_reference="").update(
                 provider_url=invoice.url,
                 provider_reference=invoice.reference,
                 updated_at=timezone.now(),
             )
             payment.refresh_from_db()
-        event_record(
-            type=EventType.INVOICE_CREATED,
-            payment=payment,
-            payload={"provider_reference": invoice.reference},
-        )
+            event_record(type=EventType.INVOICE_CREATED, payment=payment, payload=payload)
     if moved:
         kv_store(payment)
     logger.info("payment %s %s at %s", payment.public_id, payment.status, payment.provider)

