@@ -69,16 +69,14 @@ class ApiTokenAuthentication(BaseAuthentication):
         # Remembered for a few seconds by this process (payments/token_cache.py: the bound
         # on revocation); otherwise one SELECT.
         token = api_token_remembered(digest)
-        looked_up = token is None
-        if looked_up:
+        found = token is None
+        if found:
             token = _token_with_merchant(digest)
         if token is None or not hmac.compare_digest(token.digest, digest):
             raise exceptions.AuthenticationFailed("Invalid token.", code="invalid_token")
-        if looked_up:
-            # last_used_at is judged on the row just read, never on a remembered copy (whose
-            # value ages while it is kept): at most one write a minute, as without the cache.
-            if token.revoked_at is None:
-                _touch(token)
+        if token.revoked_at is None:
+            _touch(token)
+        if found:  # after the touch, so the remembered copy has the new last_used_at
             api_token_remember(digest, token)
         if token.revoked_at is not None:
             raise exceptions.AuthenticationFailed(

@@ -149,29 +149,3 @@ def test_callers_get_their_own_instances(merchant):
 
     assert second.merchant.name == merchant.name
     assert second is not first and second.merchant is not first.merchant
-
-
-def test_last_used_is_written_once_a_minute_however_long_a_token_is_remembered(
-    merchant, clock, monkeypatch
-):
-    from datetime import timedelta
-
-    from payments.api import authentication
-
-    token, key = make_token(merchant=merchant)
-    client = client_with(key)
-    # A last use 59 s ago: it turns stale while a copy is remembered.
-    almost = timezone.now() - timedelta(seconds=59)
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=almost)
-    assert client.get(LIST).status_code == 200  # looked up: 59 s is recent enough
-
-    table = ApiToken._meta.db_table
-    later = timezone.now() + timedelta(seconds=3)  # the remembered copy's use now 62 s old
-    monkeypatch.setattr(authentication.timezone, "now", lambda: later)
-    with CaptureQueriesContext(connection) as queries:
-        for _ in range(3):
-            clock[0] += 1.0  # still within the bound
-            assert client.get(LIST).status_code == 200
-
-    writes = [q for q in queries.captured_queries if q["sql"].startswith(f'UPDATE "{table}"')]
-    assert writes == []  # a remembered copy never writes
