@@ -292,11 +292,6 @@ LOGIN_URL = f"/{ADMIN_URL_PATH}login/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 API_MAX_BODY_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
 
-# Seconds a web process remembers an API token it found (and its merchant): a revoked
-# token or a disabled merchant is refused by every process within this bound
-# (payments/token_cache.py). 0 looks every call up.
-API_TOKEN_CACHE_SECONDS = env.float("API_TOKEN_CACHE_SECONDS", default=5.0)
-
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["payments.api.authentication.ApiTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["payments.api.authentication.IsActiveMerchant"],

@@ -20,7 +20,6 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from payments import kv, sql
 from payments.models import ApiToken, Merchant
-from payments.token_cache import api_token_remember, api_token_remembered
 from payments.tokens import token_digest
 
 logger = logging.getLogger(__name__)
@@ -66,22 +65,14 @@ class ApiTokenAuthentication(BaseAuthentication):
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed("Invalid token.", code="invalid_token") from None
         digest = token_digest(key)
-        # Remembered for a few seconds by this process (payments/token_cache.py: the bound
-        # on revocation); otherwise one SELECT.
-        token = api_token_remembered(digest)
-        found = token is None
-        if found:
-            token = _token_with_merchant(digest)
+        token = _token_with_merchant(digest)
         if token is None or not hmac.compare_digest(token.digest, digest):
             raise exceptions.AuthenticationFailed("Invalid token.", code="invalid_token")
-        if token.revoked_at is None:
-            _touch(token)
-        if found:  # after the touch, so the remembered copy has the new last_used_at
-            api_token_remember(digest, token)
         if token.revoked_at is not None:
             raise exceptions.AuthenticationFailed(
                 "This token has been revoked.", code="revoked_token"
             )
+        _touch(token)
         return ApiPrincipal(merchant=token.merchant, token=token), token
 
     def authenticate_header(self, request) -> str:

@@ -316,17 +316,16 @@ def test_a_whole_json_number_is_taken_as_an_integer_id_and_name(api):
 
 
 @responses.activate
-def test_init_payment_costs_four_queries(bansky, django_assert_num_queries):
-    # given a token already stamped as used (that write happens once a minute) and
-    # remembered by the process (payments/token_cache.py: no look-up within the bound)
+def test_init_payment_costs_five_queries(bansky, django_assert_num_queries):
+    # given a token already stamped as used (that write happens once a minute)
     responses.post(BANSKY_URL, json={"url": "https://pay.bansky.example/p/9", "reference": "b-9"})
     client = client_for(bansky)
     post(client, {**BODY, "id": "warm-up"})
 
-    # when: the payment and its event in one statement (here in a savepoint, as the test
-    # runs inside a transaction; in production it needs none); the invoice, the move to
-    # pending and its event in one statement (sql.update_with_child)
-    with django_assert_num_queries(4):
+    # when: the token; the payment and its event in one statement (here in a savepoint, as
+    # the test runs inside a transaction; in production it needs none); the invoice, the
+    # move to pending and its event in one statement (sql.update_with_child)
+    with django_assert_num_queries(5):
         response = post(client, BODY)
 
     # then
@@ -381,8 +380,9 @@ def test_outside_a_transaction_the_invoice_its_move_and_its_event_are_one_statem
     # then one UPDATE carries the invoice's event, with no transaction around it
     assert response.status_code == 201
     statements = [q["sql"] for q in queries.captured_queries]
-    assert len(statements) == 2, statements  # the payment + event, the invoice + event
-    assert statements[1].startswith('WITH moved AS (UPDATE "payments_payment"')
+    # the token, the payment + event, the invoice + event
+    assert len(statements) == 3, statements
+    assert statements[2].startswith('WITH moved AS (UPDATE "payments_payment"')
     payment = Payment.objects.get(public_id=response.json()["id"])
     event = payment.events.get(type=EventType.INVOICE_CREATED)
     assert (payment.status, payment.provider_reference) == (PaymentStatus.PENDING, "b-2")
