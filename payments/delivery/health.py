@@ -52,10 +52,14 @@ _slots: dict[str, int] = defaultdict(int)
 _slots_lock = threading.Lock()
 
 
-def endpoint_slot_take(url: str) -> bool:
-    """Take one of the URL's sending slots; False when it already has its cap in flight."""
+def endpoint_slot_take(url: str, *, lent: bool = False) -> bool:
+    """Take one of the URL's sending slots; False when it already has its cap in flight.
+
+    `lent`: a slot past the cap, on a sender the relay lends while it is idle (the relay
+    decides when: payments/delivery/poller.py); always granted, counted all the same.
+    """
     with _slots_lock:
-        if _slots[url] >= settings.POSTBACK_ENDPOINT_CONCURRENCY:
+        if not lent and _slots[url] >= settings.POSTBACK_ENDPOINT_CONCURRENCY:
             return False
         _slots[url] += 1
         return True
