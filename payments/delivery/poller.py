@@ -260,8 +260,8 @@ class DeliveryPoller:
 
     def _wait_for_wanted(self, *, timeout: float) -> None:
         """Sleep until a task wants a delivery or `timeout` passes; gather what is wanted."""
-        if self._held and self._free() <= 0:
-            self._stopping.wait(min(timeout, BACKLOG_WAIT))  # wait for a free sender
+        if self._held and not self._room_for_wanted():
+            self._stopping.wait(min(timeout, BACKLOG_WAIT))  # wait for free senders
         elif not self._held:
             try:
                 self._keep(self._wanted.get(timeout=timeout))
@@ -319,9 +319,14 @@ class DeliveryPoller:
             held = {url: n for url, n in self._per_url.items() if n}
         return EndpointRoom(per_url=self._url_limit(), held=held, least=least)
 
+    def _room_for_wanted(self) -> bool:
+        """Room to claim the wanted ids: for all of them, or in a backlog a batch's worth
+        (each claim is a transaction: a few large ones beat many of one or two rows)."""
+        return self._free() >= min(self._batch(), len(self._held))
+
     def _claim_wanted(self) -> None:
         free = self._free()
-        if not self._held or free <= 0:
+        if not self._held or not self._room_for_wanted():
             return
         ids, self._held = self._held[:free], self._held[free:]
         try:
