@@ -237,7 +237,8 @@ CELERY_BEAT_SCHEDULER = "apaygate.beat:HeartbeatScheduler"
 # seconds (payments/delivery/poller.py), so delivery goes on while the broker is away.
 POSTBACK_POLL = env.bool("POSTBACK_POLL", default=True)
 POSTBACK_POLL_INTERVAL = env.float("POSTBACK_POLL_INTERVAL", default=1.0)
-# Postbacks in flight per worker (sender threads: HTTP only, no database connection each).
+# Postbacks in flight per worker (sender threads: HTTP only, no database connection each;
+# plus this less POSTBACK_ENDPOINT_CONCURRENCY spare ones: payments/delivery/poller.py).
 POSTBACK_POLL_CONCURRENCY = env.int("POSTBACK_POLL_CONCURRENCY", default=64)
 # Django's LOGGING (JSON lines, request ids, masking) applies in the worker too.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
