@@ -441,9 +441,9 @@ class DeliveryPoller:
     def _hand_out(self) -> list[PostbackDelivery]:
         """The waiting deliveries that may go to senders now (caller holds the lock).
 
-        Oldest first per URL; every URL's within its cap first, then, on the senders
-        still idle, past their caps (lent: `_slot_take`). So a URL is lent senders only
-        when no other URL's postbacks are waiting within their caps.
+        Oldest first per URL; first every URL's deliveries within its cap, then, on the
+        senders still idle, those past their caps (lent: `_slot_take`). So a URL is lent
+        senders only when no other URL's postbacks wait within their caps.
         """
         ready = []
         for lend in (False, True):
