@@ -258,7 +258,8 @@ CELERY_BEAT_SCHEDULER = "apaygate.beat:HeartbeatScheduler"
 # seconds (payments/delivery/poller.py), so delivery goes on while the broker is away.
 POSTBACK_POLL = env.bool("POSTBACK_POLL", default=True)
 POSTBACK_POLL_INTERVAL = env.float("POSTBACK_POLL_INTERVAL", default=1.0)
-# Postbacks in flight per worker (sender threads: HTTP only, no database connection each).
+# Postbacks in flight per worker (sender threads: HTTP only, no database connection each;
+# plus this less POSTBACK_ENDPOINT_CONCURRENCY spare ones: payments/delivery/poller.py).
 POSTBACK_POLL_CONCURRENCY = env.int("POSTBACK_POLL_CONCURRENCY", default=64)
 # Django's LOGGING (JSON lines, request ids, masking) applies in the worker too.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -376,13 +377,13 @@ POSTBACK_CLAIMER_STALE = env.float("POSTBACK_CLAIMER_STALE", default=10.0)
 # it still holds (due now) and exits: short enough for honcho's and docker's 10 s.
 POSTBACK_STOP_GRACE = env.float("POSTBACK_STOP_GRACE", default=3.0)
 # Delivery health per merchant endpoint (payments/delivery/health.py): attempts at once to
-# one URL per worker (a hanging endpoint holds at most this many senders; the relay claims
-# no more of a URL than twice this, so nothing is claimed only to wait for the cap); hours
-# an endpoint may fail before it is disabled (pending postbacks kept); failures in a row
-# before the first alert e-mail; hours between two "still failing" e-mails (the digest).
-# 48 of the relay's 64 senders: a merchant's one postback URL answering in 100 ms still
-# gets about 480/s (8 capped it at 80/s: `make bench`'s relay row), and one hanging
-# endpoint leaves 16 senders to everybody else.
+# one URL per worker that the other URLs cannot take from it (past it, a URL only gets
+# senders that are idle, lent; the relay claims no more of a URL than twice this, so
+# nothing is claimed only to wait); hours an endpoint may fail before it is disabled
+# (pending postbacks kept); failures in a row before the first alert e-mail; hours
+# between two "still failing" e-mails (the digest). 48 of the relay's 64 senders: one
+# hanging endpoint leaves 16 to everybody else (the relay keeps 16 spare threads for them
+# while it holds lent ones), and a merchant's one URL alone gets all 64.
 POSTBACK_ENDPOINT_CONCURRENCY = env.int("POSTBACK_ENDPOINT_CONCURRENCY", default=48)
 POSTBACK_ENDPOINT_DISABLE_HOURS = env.float("POSTBACK_ENDPOINT_DISABLE_HOURS", default=72.0)
 POSTBACK_ALERT_FAILURES = env.int("POSTBACK_ALERT_FAILURES", default=10)

@@ -44,8 +44,8 @@ case "$role" in
   worker)
     # One process (threads pool): its metrics need no shared directory. Postbacks do not
     # hold the pool's threads: its relay (payments/delivery/poller.py) keeps up to
-    # POSTBACK_POLL_CONCURRENCY (64) in flight on HTTP-only threads, with two database
-    # connections for their bookkeeping. The configuration make bench measures.
+    # POSTBACK_POLL_CONCURRENCY (64, and 16 spare) in flight on HTTP-only threads, with two
+    # database connections for their bookkeeping. The configuration make bench measures.
     unset PROMETHEUS_MULTIPROC_DIR
     exec celery -A apaygate worker --loglevel=INFO \
       --pool="${CELERY_WORKER_POOL:-threads}" --concurrency="${CELERY_WORKER_CONCURRENCY:-16}"

@@ -3,10 +3,11 @@
 One merchant whose endpoint hangs must not hold the relay's senders (64 per worker) and
 delay every other merchant's postbacks. So:
 
-- **Cap.** A worker sends at most `POSTBACK_ENDPOINT_CONCURRENCY` attempts to one URL at
-  once (`endpoint_slot_take`; the relay takes a slot before it hands a postback to a
-  sender, payments/delivery/poller.py). The relay claims no more of a URL than the cap
-  leaves room for (its cap's worth sending and as many waiting for a slot), so nothing is
+- **Cap.** A worker sends up to `POSTBACK_ENDPOINT_CONCURRENCY` attempts to one URL at
+  once whatever the other URLs do (`endpoint_slot_take`; the relay takes a slot before it
+  hands a postback to a sender, payments/delivery/poller.py). Past it, the relay lends a
+  URL senders that are idle, and keeps spare senders so that lent ones never hold the
+  other URLs' share. The relay claims no more of a URL than twice the cap, so nothing is
   claimed only to be given back, and the due rows it leaves keep their place.
 - **Health.** Each answer is noted in memory by the sender (`endpoint_observe`, no I/O) and
   written by the relay's recorder (`endpoints_flush`), one transaction per flush: a
@@ -52,10 +53,14 @@ _slots: dict[str, int] = defaultdict(int)
 _slots_lock = threading.Lock()
 
 
-def endpoint_slot_take(url: str) -> bool:
-    """Take one of the URL's sending slots; False when it already has its cap in flight."""
+def endpoint_slot_take(url: str, *, lent: bool = False) -> bool:
+    """Take one of the URL's sending slots; False when it already has its cap in flight.
+
+    `lent`: a slot past the cap, on a sender the relay lends while it is idle (the relay
+    decides when: payments/delivery/poller.py); always granted, counted all the same.
+    """
     with _slots_lock:
-        if _slots[url] >= settings.POSTBACK_ENDPOINT_CONCURRENCY:
+        if not lent and _slots[url] >= settings.POSTBACK_ENDPOINT_CONCURRENCY:
             return False
         _slots[url] += 1
         return True

@@ -7,13 +7,19 @@ payments/delivery/tasks.py) made of three parts:
   (`deliveries_claim_attempts`), both the ids the broker's tasks hand it (`want`) and,
   every `POSTBACK_POLL_INTERVAL` seconds, any due row (so a broker outage delays
   postbacks by about one interval and never stops them);
-- `concurrency` sender threads that only do HTTP (no database connection each);
-- per merchant URL, no more claims than its cap (`POSTBACK_ENDPOINT_CONCURRENCY`, attempts
-  at once per URL: payments/delivery/health.py) has room for: the cap's worth on the wire
-  and as many waiting in the relay, each handed to a sender the moment an attempt to its
-  URL ends. Due rows beyond that stay where they are in the schedule, unclaimed, so no
-  claim is made only to be given back (claim, give back, claim again cost a one-URL
-  backlog half its rate: docs/decisions.md);
+- `concurrency` sender threads that only do HTTP (no database connection each), and
+  `concurrency` - cap spare ones (below);
+- per merchant URL, a cap (`POSTBACK_ENDPOINT_CONCURRENCY`, payments/delivery/health.py):
+  within it a URL's attempts take any of the `concurrency` senders; past it, only senders
+  idle at that moment (lent), so one URL alone uses them all. The others' share
+  (`concurrency` - cap) stays theirs: while lent senders are out, theirs go to the spare
+  threads, so a URL that starts hanging with every sender holds threads, not the others'
+  postbacks (`_slot_take`);
+- per URL, no more claims than twice its cap (the cap's worth of attempts and as many
+  again): on the wire as far as the senders allow, the rest waiting in the relay, each
+  handed to a sender the moment an attempt ends. Due rows beyond that stay where they
+  are in the schedule, unclaimed, so no claim is made only to be given back (claim, give
+  back, claim again cost a one-URL backlog half its rate: docs/decisions.md);
 - a recorder thread that writes the finished attempts in one transaction per batch
   (`attempts_record`): whatever finished while the last write ran goes in the next.
 
@@ -119,13 +125,19 @@ class DeliveryPoller:
         # Claims held per URL (waiting, queued or sending): a claim takes no more of a URL
         # than its room (`_room`), so nothing is claimed only to be given back.
         self._per_url: Counter[str] = Counter()
-        # Claimed deliveries whose endpoint is at its cap, oldest first: each goes out the
-        # moment an attempt to its URL ends (`_send_loop`), under the claim it has.
+        # Claimed deliveries with no sender yet (their URL at its cap, no idle sender to
+        # lend), oldest first: each goes out the moment an attempt ends (`_send_loop`),
+        # under the claim it has.
         self._waiting: dict[str, deque[PostbackDelivery]] = defaultdict(deque)
+        # Attempts handed to senders, per URL and in all: those within their URL's cap,
+        # and those past it on senders lent while idle (`_slot_take`).
+        self._on_wire: Counter[str] = Counter()
+        self._within = 0
+        self._lent = 0
         # URLs the last claim left due rows of (no room): claim again when they have room.
         self._left_behind: frozenset[str] = frozenset()
-        # What the relay did (tests, logs): rows claimed, of them those that waited for a
-        # slot, and due rows a claim saw but left in place for lack of room.
+        # What the relay did (tests, logs): rows claimed, and due rows a claim saw but
+        # left in place for lack of room.
         self.counts: Counter[str] = Counter()
         self._swept_at = 0.0
         self._scanned_at = 0.0  # the last claim that left no URL out for its room
@@ -139,10 +151,13 @@ class DeliveryPoller:
         # Daemon threads, not a ThreadPoolExecutor: an executor's threads are joined at
         # interpreter exit, so a stopping worker would wait for every merchant still
         # being called (up to POSTBACK_TIMEOUT) past its grace. A send still out when
-        # the grace ends is given back instead (stop()).
+        # the grace ends is given back instead (stop()). `concurrency` of them, and the
+        # share a URL at its cap leaves to the others (`_slot_take`): the others' share
+        # stays theirs while senders lent past a URL's cap are still out.
+        spare = max(concurrency - settings.POSTBACK_ENDPOINT_CONCURRENCY, 0)
         self._senders = [
             threading.Thread(target=self._send_loop, name=f"postback-{n}", daemon=True)
-            for n in range(concurrency)
+            for n in range(concurrency + spare)
         ]
         for sender in self._senders:
             sender.start()
@@ -204,7 +219,8 @@ class DeliveryPoller:
             except queue.Empty:
                 return
             if delivery is not None:
-                endpoint_slot_give(delivery.url)
+                with self._lock:
+                    self._slot_give(delivery.url)
 
     def _give_back(self, unsent: list, out: list) -> None:
         """Make the claims this relay still holds due again now (see stop())."""
@@ -244,8 +260,8 @@ class DeliveryPoller:
 
     def _wait_for_wanted(self, *, timeout: float) -> None:
         """Sleep until a task wants a delivery or `timeout` passes; gather what is wanted."""
-        if self._held and self._free() <= 0:
-            self._stopping.wait(min(timeout, BACKLOG_WAIT))  # wait for a free sender
+        if self._held and not self._room_for_wanted():
+            self._stopping.wait(min(timeout, BACKLOG_WAIT))  # wait for free senders
         elif not self._held:
             try:
                 self._keep(self._wanted.get(timeout=timeout))
@@ -289,10 +305,12 @@ class DeliveryPoller:
         claims_reclaim_dead()
 
     def _url_limit(self) -> int:
-        """Claims one URL may hold: its cap's worth on the wire and as many again waiting.
+        """Claims one URL may hold: its cap's worth and as many again.
 
-        A waiting one goes out when an attempt to its URL ends, so it waits behind one
-        attempt at most: the claim's lease (CLAIM_AHEAD attempts) covers that.
+        With the shipped 48 of 64 senders, that is every sender on the wire (lent past
+        the cap while idle) and 32 waiting, and the others keep claims for their share.
+        A waiting one goes out when an attempt ends, so it waits behind one attempt at
+        most: the claim's lease (CLAIM_AHEAD attempts) covers that.
         """
         return settings.POSTBACK_ENDPOINT_CONCURRENCY * CLAIM_AHEAD
 
@@ -301,9 +319,14 @@ class DeliveryPoller:
             held = {url: n for url, n in self._per_url.items() if n}
         return EndpointRoom(per_url=self._url_limit(), held=held, least=least)
 
+    def _room_for_wanted(self) -> bool:
+        """Room to claim the wanted ids: for all of them, or in a backlog a batch's worth
+        (each claim is a transaction: a few large ones beat many of one or two rows)."""
+        return self._free() >= min(self._batch(), len(self._held))
+
     def _claim_wanted(self) -> None:
         free = self._free()
-        if not self._held or free <= 0:
+        if not self._held or not self._room_for_wanted():
             return
         ids, self._held = self._held[:free], self._held[free:]
         try:
@@ -389,52 +412,97 @@ class DeliveryPoller:
     # --- sending and recording -------------------------------------------------------
 
     def _take(self, claimed: Claimed) -> None:
-        """Hold the claimed deliveries; hand each to a sender once its URL has a slot."""
-        ready = []
+        """Hold the claimed deliveries; hand to senders those that may go now."""
         with self._lock:
             self.counts["claimed"] += len(claimed.deliveries)
             self.counts["left"] += claimed.seen - len(claimed.deliveries)
             for delivery in claimed.deliveries:
                 self._claims[delivery.pk] = delivery.claim_token
                 self._per_url[delivery.url] += 1
-                waiting = self._waiting.get(delivery.url)
-                if not waiting and endpoint_slot_take(delivery.url):
-                    ready.append(delivery)
-                else:  # behind the URL's cap (or older ones waiting for it): wait
-                    self._waiting[delivery.url].append(delivery)
-                    self.counts["waited"] += 1
+                self._waiting[delivery.url].append(delivery)
+            ready = self._hand_out()
         for delivery in ready:
             self._jobs.put(delivery)
 
-    def _dispatch_waiting(self, url: str | None = None) -> None:
-        """Hand waiting deliveries to senders as their URLs get free slots.
+    def _dispatch_waiting(self) -> None:
+        """Hand waiting deliveries to senders as far as slots allow (`_hand_out`).
 
-        A sender calls it for its URL when its attempt ends; the claimer for every URL
-        each round (a slot may be freed by another relay in the process, e.g. in tests).
+        A sender calls it when its attempt ends (a slot of its URL, and a sender, are
+        free); the claimer each round (a slot may be freed by another relay in the
+        process, e.g. in tests).
         """
-        ready = []
         with self._lock:
             if self._stopping.is_set():
                 return
-            for waiting_url in [url] if url is not None else list(self._waiting):
-                waiting = self._waiting.get(waiting_url)
-                while waiting and endpoint_slot_take(waiting_url):
-                    ready.append(waiting.popleft())
-                if not waiting:
-                    self._waiting.pop(waiting_url, None)
+            ready = self._hand_out()
         for delivery in ready:
             self._jobs.put(delivery)
+
+    def _hand_out(self) -> list[PostbackDelivery]:
+        """The waiting deliveries that may go to senders now (caller holds the lock).
+
+        Oldest first per URL; first every URL's deliveries within its cap, then, on the
+        senders still idle, those past their caps (lent: `_slot_take`). So a URL is lent
+        senders only when no other URL's postbacks wait within their caps.
+        """
+        ready = []
+        for lend in (False, True):
+            for url in list(self._waiting):
+                waiting = self._waiting[url]
+                while waiting and self._slot_take(url, lend=lend):
+                    ready.append(waiting.popleft())
+                if not waiting:
+                    del self._waiting[url]
+        return ready
+
+    def _slot_take(self, url: str, *, lend: bool) -> bool:
+        """Take a sending slot for `url` if one is free now (caller holds the lock).
+
+        Within its URL's cap (`POSTBACK_ENDPOINT_CONCURRENCY`): while fewer than
+        `concurrency` attempts within their caps are out. Past the cap (`lend`): only on
+        a sender idle now (fewer than `concurrency` attempts out in all), so a URL alone
+        may use every sender. A lent sender is not the others' to wait for: they keep
+        their `concurrency` - cap within their own caps, on the spare senders while lent
+        ones are out (no more than that many are ever lent, so every delivery handed out
+        has a thread: `__init__`). A URL that starts hanging on lent senders holds more
+        threads, never the others' share.
+        """
+        cap = settings.POSTBACK_ENDPOINT_CONCURRENCY
+        if self._on_wire[url] < cap:
+            if self._within >= self.concurrency or not endpoint_slot_take(url):
+                return False
+            self._within += 1
+        elif lend and self._within + self._lent < self.concurrency:
+            endpoint_slot_take(url, lent=True)
+            self._lent += 1
+        else:
+            return False
+        self._on_wire[url] += 1
+        return True
+
+    def _slot_give(self, url: str) -> None:
+        """An attempt handed to a sender is over (caller holds the lock)."""
+        on_wire = self._on_wire[url]
+        if on_wire <= settings.POSTBACK_ENDPOINT_CONCURRENCY:
+            self._within -= 1
+        else:
+            self._lent -= 1
+        if on_wire <= 1:
+            del self._on_wire[url]
+        else:
+            self._on_wire[url] = on_wire - 1
+        endpoint_slot_give(url)
 
     def _send_loop(self) -> None:
         """One sender: POST claimed deliveries (no database connection).
 
-        Each delivery comes with a slot of its URL already taken (`_take`): one endpoint
-        holds at most its cap of senders (payments/delivery/health.py).
+        Each delivery comes with a slot of its URL already taken (`_slot_take`): within
+        its cap, or past it on a sender that was idle (payments/delivery/health.py).
         """
         while (delivery := self._jobs.get()) is not None:
             with self._lock:
                 if self._stopping.is_set() or delivery.pk not in self._claims:
-                    endpoint_slot_give(delivery.url)
+                    self._slot_give(delivery.url)
                     continue  # stopping: stop() gives the claim back
                 self._sending.add(delivery.pk)
             result = None
@@ -451,16 +519,15 @@ class DeliveryPoller:
                 )
             except Exception:  # the row's lease makes it due again; the next claim retries it
                 logger.exception("postback %s: attempt failed", delivery.pk)
-            finally:
-                endpoint_slot_give(delivery.url)
             with self._idle:
+                self._slot_give(delivery.url)
                 self._sending.discard(delivery.pk)
                 if self._claims.pop(delivery.pk, None) is not None:
                     self._release_url(delivery.url)
                     if result is not None:
                         self._answered[delivery.pk] = delivery.claim_token
                 self._idle.notify_all()
-            self._dispatch_waiting(delivery.url)  # the next one of this URL, at once
+            self._dispatch_waiting()  # the next waiting ones, at once
             if result is not None:
                 self._results.put((delivery.pk, delivery.claim_token, result))
 

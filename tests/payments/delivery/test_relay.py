@@ -212,6 +212,45 @@ def test_a_wanted_delivery_is_sent_without_waiting_for_a_scan(worker_settings, r
     assert [r.headers["webhook-id"] for r in receiver.requests] == [delivery.webhook_id]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_in_a_backlog_wanted_deliveries_wait_for_a_batch_of_room(worker_settings, receiver):
+    """Each claim is a transaction: with many ids wanted, the relay claims them a batch at
+    a time (concurrency / 4), not one sender's worth at a time as senders free up."""
+    # given a relay of 8 senders (16 claims, batches of 2) holding 15 claims on a merchant
+    # that hangs
+    worker_settings.POSTBACK_ENDPOINT_CONCURRENCY = 8
+    worker_settings.POSTBACK_TIMEOUT = 20.0
+    worker_settings.POSTBACK_ATTEMPT_LEASE = 45.0
+    slow, other = MerchantFactory(), MerchantFactory()
+    receiver.script = [hang_until_released(receiver)] * 15
+    _due(slow, receiver.url_for("/hang"), 15)
+    relay = DeliveryPoller(interval=60, concurrency=8)
+    relay.start()
+    try:
+        assert receiver.wait_for(8, timeout=10)
+        wanted = _due(other, receiver.url_for("/ok"), 3, queued=True)
+
+        # when three other deliveries are wanted while one claim's room is free
+        for delivery in wanted:
+            relay.want(delivery.pk)
+
+        # then none is claimed for that one room (before, one went at once)
+        time.sleep(1.5)
+        claimed = PostbackDelivery.objects.filter(
+            pk__in=[d.pk for d in wanted], claim_token__isnull=False
+        )
+        assert not claimed.exists()
+        assert not [r for r in receiver.requests if r.path == "/ok"]
+
+        # and once the merchant answers, room frees up and every one is delivered
+        receiver.release.set()
+        _wait_until_none_pending(timeout=20)
+    finally:
+        receiver.release.set()
+        relay.stop()
+    assert len([r for r in receiver.requests if r.path == "/ok"]) == 3
+
+
 def _wait_until_none_pending(*, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
