@@ -46,7 +46,10 @@ sdk=$!
 npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error
 
 status=0
-.venv/bin/pytest -n "$WORKERS" --dist loadgroup "$@" || status=$?
+# Each worker takes the next test as it frees up, in tests/conftest.py's order (the longest
+# first). --no-loadscope-reorder keeps that order: by default xdist moves an xdist_group with
+# several tests (the examples' builds) to the front, where it would wait for the SDK build.
+.venv/bin/pytest -n "$WORKERS" --dist loadgroup --no-loadscope-reorder "$@" || status=$?
 
 # A run that selected no SDK test still fails when the SDK's install failed.
 wait "$sdk"
