@@ -12,6 +12,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Bytecode caches (__pycache__/, ignored by git) are written even when the caller's
+# environment says not to (PYTHONDONTWRITEBYTECODE): the suite starts many Python processes
+# (pytest's workers, web servers, Celery workers, manage.py) that import the same modules,
+# and without the caches each one compiles them from source again (Django set up with the
+# Celery app: 2.0 CPU seconds instead of 0.6; collecting the suite: 9 instead of 3.5).
+unset PYTHONDONTWRITEBYTECODE
+
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/apaygate}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
 WORKERS="${PYTEST_WORKERS:-3}"
