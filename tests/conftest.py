@@ -16,7 +16,7 @@ pytest_plugins = ["tests.support.gateway"]
 # Under pytest-xdist (scripts/test.sh: `--dist loadgroup --no-loadscope-reorder`) each worker
 # takes the next test as it frees up, in this order: the longest first, so that the run
 # does not end with one worker finishing a long test alone. `--durations` shows the figures.
-# 0: the longest single tests (15-30 s each under `make test`), longest first.
+# 0: the longest single tests of a `make test` run (15-95 s each before 2026-12-03's trims).
 LONGEST = (
     "tests/docs/test_schemathesis.py",
     "tests/payments/delivery/test_faults_broker.py",
@@ -27,7 +27,7 @@ LONGEST = (
 )
 # 1: the TypeScript SDK's tests, which wait for its install and build (scripts/test.sh runs
 # it beside pytest, tests/sdk/conftest.py waits): done by the time the longest are under
-# way. The examples' builds among them are one xdist group, the longest unit of the run.
+# way. The examples' builds among them are one xdist group: one worker runs them in turn.
 NEEDS_SDK_BUILD = ("tests/sdk/test_typescript_sdk.py", "tests/sdk/test_examples.py")
 # 2: the other long ones: builds, live gateways, browsers, real workers, fault injection.
 LONG = ("tests/sdk/", "tests/e2e/")
