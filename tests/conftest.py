@@ -13,22 +13,37 @@ from tests.factories import MerchantFactory, make_token
 # Gateway fixtures shared by every area (loopback receivers, a real Celery worker, Redis).
 pytest_plugins = ["tests.support.gateway"]
 
-# The longest tests (builds, live gateways, browsers, fault injection), started first under
-# pytest-xdist so that the last minute is not one worker finishing one of them alone.
-LONG_FIRST = ("tests/sdk/", "tests/docs/test_schemathesis.py", "tests/e2e/")
-# Of those, the ones that need the TypeScript SDK's install and build, which scripts/test.sh
-# runs beside pytest (tests/sdk/conftest.py waits for it): started after the other long
-# ones, by when the build is done, so that no worker sits waiting for it.
+# Under pytest-xdist (scripts/test.sh: `--dist loadgroup --no-loadscope-reorder`) each worker
+# takes the next test as it frees up, in this order: the longest first, so that the run
+# does not end with one worker finishing a long test alone. `--durations` shows the figures.
+# 0: the longest single tests of a `make test` run (15-95 s each before 2026-12-03's trims).
+LONGEST = (
+    "tests/docs/test_schemathesis.py",
+    "tests/payments/delivery/test_faults_broker.py",
+    "tests/apaygate/test_connection_budget.py",
+    "tests/e2e/test_a11y.py::test_developer_pages_and_admin_login_have_no_serious_axe_violations",
+    "tests/e2e/test_a11y.py::test_api_reference_pages_have_no_serious_axe_violations",
+    "tests/e2e/test_docs_fit.py::test_every_public_docs_page_fits_a_phone_and_a_laptop",
+)
+# 1: the TypeScript SDK's tests, which wait for its install and build (scripts/test.sh runs
+# it beside pytest, tests/sdk/conftest.py waits): done by the time the longest are under
+# way. The examples' builds among them are one xdist group: one worker runs them in turn.
 NEEDS_SDK_BUILD = ("tests/sdk/test_typescript_sdk.py", "tests/sdk/test_examples.py")
+# 2: the other long ones: builds, live gateways, browsers, real workers, fault injection.
+LONG = ("tests/sdk/", "tests/e2e/")
+LONG_MARKERS = ("fault", "worker", "bigquery")
 
 
-def start_order(item) -> int:
-    """0: long, 1: long and waiting on the SDK build, 2: the rest."""
+def start_order(item) -> tuple[int, int]:
+    """(class above, position in LONGEST); the rest (3) keeps its collection order."""
+    for position, prefix in enumerate(LONGEST):
+        if item.nodeid.startswith(prefix):
+            return 0, position
     if item.nodeid.startswith(NEEDS_SDK_BUILD):
-        return 1
-    if item.nodeid.startswith(LONG_FIRST) or item.get_closest_marker("fault"):
-        return 0
-    return 2
+        return 1, 0
+    if item.nodeid.startswith(LONG) or any(item.get_closest_marker(m) for m in LONG_MARKERS):
+        return 2, 0
+    return 3, 0
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,7 +1,12 @@
 """schemathesis against the live app: every check, examples + coverage + fuzzing phases.
 
-A real merchant (sandbox provider, so no third party is called) and a real token; the run
-is bounded (examples per operation and wall time) so it stays well under two minutes.
+A real merchant (sandbox provider, so no third party is called) and a real token. The run
+is a fixed set of cases: `MAX_EXAMPLES` per operation and phase, generated from a fixed
+seed, so every run sends the same requests whatever the machine's speed and a failure
+reproduces. No `--max-time`: schemathesis spends that as a budget (fuzzing starts over
+until it is used up), so the run took the whole budget and tested more or fewer cases
+as the machine was faster or slower. `SCHEMATHESIS_MAX_EXAMPLES` and `SCHEMATHESIS_SEED`
+explore further.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from tests.factories import MerchantFactory, make_token
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "30"))
-MAX_SECONDS = int(os.environ.get("SCHEMATHESIS_MAX_SECONDS", "90"))
+# A bound on the whole run (about 1,100 cases), never a budget it spends.
+TIMEOUT_SECONDS = 600
 # Fixed so a CI failure reproduces; set another seed to explore further.
 SEED = os.environ.get("SCHEMATHESIS_SEED", "20260101")
 
@@ -40,8 +46,6 @@ def test_schemathesis_finds_no_failure(live_server, live_merchant_token, setting
         "examples,coverage,fuzzing",
         "--max-examples",
         str(MAX_EXAMPLES),
-        "--max-time",
-        str(MAX_SECONDS),
         "--seed",
         SEED,
         "--generation-database",
@@ -58,7 +62,7 @@ def test_schemathesis_finds_no_failure(live_server, live_merchant_token, setting
     ]
 
     done = subprocess.run(
-        command, capture_output=True, text=True, timeout=MAX_SECONDS + 60, cwd=tmp_path
+        command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, cwd=tmp_path
     )
 
     assert done.returncode == 0, done.stdout[-20000:] + done.stderr[-5000:]

@@ -26,8 +26,7 @@ def test_buy_pay_and_see_the_signed_postback(
     live_server,
     screenshot_dir,
 ):
-    celery_stack.worker()
-    celery_stack.beat()
+    celery_stack.worker_and_beat()
 
     # the shop
     page.goto(f"{live_server.url}/demo/")

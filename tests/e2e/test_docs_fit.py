@@ -210,9 +210,12 @@ def demo_paths(live_server, settings, client) -> list[str]:
     ]
 
 
-def _visit(browser, base_url: str, paths: list[str], folder) -> dict[str, list[str]]:
+def _visit(
+    browser, base_url: str, paths: list[str], folder, widths=tuple(VIEWPORTS)
+) -> dict[str, list[str]]:
     failures: dict[str, list[str]] = {}
-    for width, viewport in VIEWPORTS.items():
+    for width in widths:
+        viewport = VIEWPORTS[width]
         context = browser.new_context(viewport=viewport)
         page = context.new_page()
         for path in paths:
@@ -231,11 +234,16 @@ def _report(failures: dict[str, list[str]]) -> str:
     return "\n".join(f"{where}:\n  " + "\n  ".join(found) for where, found in failures.items())
 
 
-def test_every_public_docs_page_fits_a_phone_and_a_laptop(live_server, browser, screenshot_dir):
+# One test per width (one browser context each, as before the split): pytest-xdist runs
+# them side by side.
+@pytest.mark.parametrize("width", VIEWPORTS)
+def test_every_public_docs_page_fits_a_phone_and_a_laptop(
+    live_server, browser, screenshot_dir, width
+):
     paths = _public_docs_paths()
     assert "/docs/postbacks/" in paths and "/docs/" in paths
 
-    failures = _visit(browser, live_server.url, paths, screenshot_dir)
+    failures = _visit(browser, live_server.url, paths, screenshot_dir, widths=[width])
 
     assert not failures, _report(failures)
 

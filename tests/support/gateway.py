@@ -21,7 +21,14 @@ from pathlib import Path
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from tests.support.processes import STARTUP_TIMEOUT, Process, free_port, port_open, wait_until
+from tests.support.processes import (
+    STARTUP_TIMEOUT,
+    Process,
+    free_port,
+    port_open,
+    stop_all,
+    wait_until,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = str(Path(sys.executable).with_name("celery"))
@@ -135,6 +142,9 @@ def _database_url() -> str:
 
 # A `celery worker` or `celery beat` subprocess: the suite's one process helper.
 CeleryProcess = Process
+# What each writes to its log once it is up.
+WORKER_READY = "ready."
+BEAT_READY = "beat: Starting"
 
 
 @dataclass
@@ -165,6 +175,21 @@ class CeleryStack:
 
     def worker(self, *, concurrency: int = 4, name: str = "") -> Process:
         """Start a worker; under the `name` of a dead one, it takes over that one's claims."""
+        return self._worker(concurrency=concurrency, name=name).start(
+            ready=WORKER_READY, timeout=STARTUP_TIMEOUT
+        )
+
+    def beat(self) -> Process:
+        return self._beat().start(ready=BEAT_READY, timeout=STARTUP_TIMEOUT)
+
+    def worker_and_beat(self, *, concurrency: int = 4) -> tuple[Process, Process]:
+        """Start a worker and beat side by side (each spends seconds importing Django and
+        Celery), then wait for both."""
+        worker = self._worker(concurrency=concurrency).start()
+        beat = self._beat().start()
+        return worker.wait_ready(WORKER_READY), beat.wait_ready(BEAT_READY)
+
+    def _worker(self, *, concurrency: int, name: str = "") -> Process:
         name = name or f"test-{uuid.uuid4().hex[:8]}@%h"
         args = [
             CELERY,
@@ -185,9 +210,9 @@ class CeleryStack:
         ]
         process = Process(args, env=self._env(), log_path=self.tmp / "worker.log")
         self.processes.append(process)
-        return process.start(ready="ready.", timeout=STARTUP_TIMEOUT)
+        return process
 
-    def beat(self) -> Process:
+    def _beat(self) -> Process:
         args = [
             CELERY,
             "-A",
@@ -201,11 +226,11 @@ class CeleryStack:
         ]
         process = Process(args, env=self._env(), log_path=self.tmp / "beat.log")
         self.processes.append(process)
-        return process.start(ready="beat: Starting", timeout=STARTUP_TIMEOUT)
+        return process
 
     def stop_all(self) -> None:
-        for process in self.processes:
-            process.stop()
+        """Stop the worker(s) and beat together: their graceful stops overlap."""
+        stop_all(self.processes)
 
     def logs(self) -> str:
         return "\n".join(

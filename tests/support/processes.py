@@ -128,6 +128,14 @@ class Process:
                 out.close()
         if ready is None:
             return self
+        return self.wait_ready(ready, timeout=timeout)
+
+    def wait_ready(
+        self, ready: str | Callable[[], object], *, timeout: float = STARTUP_TIMEOUT
+    ) -> Process:
+        """Wait until `ready` (a line this start wrote to the log, or a condition) holds; stop
+        the process and fail if it does not. Apart from `start`, so that several processes
+        can start side by side and then be waited for."""
         check = (lambda: ready in self.new_log_text()) if isinstance(ready, str) else ready
         if not wait_until(check, timeout=timeout, interval=0.1, failure=self.exited):
             self.stop()

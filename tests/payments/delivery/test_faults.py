@@ -29,8 +29,7 @@ def test_worker_killed_mid_attempt_loses_nothing(celery_stack, receiver):
     receiver.secrets = [merchant.postback_secret]
     receiver.script = [hang_until_released(receiver)]
     payments = [PaymentFactory(merchant=merchant, postback_url=receiver.url) for _ in range(3)]
-    worker = celery_stack.worker()
-    celery_stack.beat()
+    worker, _beat = celery_stack.worker_and_beat()
 
     postback_receive(provider_key="sandbox", raw=sandbox_raw(payments[0]))
     assert receiver.arrived.wait(20), celery_stack.logs()
@@ -67,8 +66,7 @@ def test_redis_down_and_back_loses_nothing(
     stack = CeleryStack(broker_url=own_redis.url, tmp=tmp_path)
     try:
         with celery_broker(own_redis.url):
-            stack.worker()
-            stack.beat()
+            stack.worker_and_beat()
             postback_receive(provider_key="sandbox", raw=sandbox_raw(payments[0]))
             wait_for_delivery(payments[0], timeout=20, stack=stack)
 

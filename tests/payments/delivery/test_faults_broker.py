@@ -83,8 +83,7 @@ def test_worker_killed_while_redis_restarts_still_delivers_every_postback(
     stack = CeleryStack(broker_url=own_redis_aof.url, tmp=tmp_path)
     try:
         with celery_broker(own_redis_aof.url):
-            worker = stack.worker()
-            stack.beat()
+            worker, _beat = stack.worker_and_beat()
             for payment in payments[:4]:
                 postback_receive(provider_key="sandbox", raw=sandbox_raw(payment))
 

@@ -85,8 +85,7 @@ def test_redis_killed_mid_flow_gives_no_5xx_and_delivers_every_postback(
     )
     answers: list[int] = []
     try:
-        stack.worker()
-        stack.beat()
+        stack.worker_and_beat()
         before = [_shop(api, client, receiver, n, answers) for n in range(3)]
         # a payment opened before the outage and settled during it: its KV entry stays
         opened = api.post("/api/v1/init-payment", _body(receiver, 99), format="json")

@@ -30,8 +30,7 @@ def test_worker_delivers_after_one_500_with_a_stable_webhook_id(celery_stack, re
     receiver.secrets = [merchant.postback_secret]
     receiver.script = [(500, {}, b"try later")]
     payment = PaymentFactory(merchant=merchant, postback_url=receiver.url)
-    celery_stack.worker()
-    celery_stack.beat()
+    celery_stack.worker_and_beat()
 
     # when the provider confirms the payment (twice: a provider retry)
     raw = sandbox_raw(payment)
