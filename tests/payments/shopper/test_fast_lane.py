@@ -8,42 +8,21 @@ import pytest
 import redis
 
 from payments import kv
-from payments.kv import kv_async_client, kv_cached, kv_run, kv_store
+from payments.kv import kv_cached, kv_run, kv_store
 from payments.models import EventType, PaymentEvent, PaymentStatus
 from payments.shopper.event_buffer import (
     buffer_fields,
     shopper_events_drain,
     stream_key,
 )
-from payments.shopper.fast_lane import pay_fast
 from tests.factories import PaymentFactory
-from tests.support.aio import run_coroutine
+from tests.support.fast_lane import call_fast_lane
 
 pytestmark = pytest.mark.django_db
 
 
 def _call(public_id: str, host: bytes = b"testserver") -> tuple[bool, list[dict]]:
-    sent: list[dict] = []
-
-    async def send(message):
-        sent.append(message)
-
-    async def run():
-        scope = {
-            "type": "http",
-            "method": "GET",
-            "path": "/integration/pay",
-            "query_string": f"id={public_id}".encode(),
-            "headers": [(b"host", host)],
-        }
-        try:
-            return await pay_fast(scope, send)
-        finally:
-            client = kv_async_client()
-            if client is not None:
-                await client.aclose()
-
-    return run_coroutine(run()), sent
+    return call_fast_lane(public_id, headers=[(b"host", host)])
 
 
 def test_the_fast_lane_answers_like_the_django_view(client):

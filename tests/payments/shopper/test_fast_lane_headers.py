@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from payments.kv import kv_async_client, kv_store
+from payments.kv import kv_store
 from payments.shopper.event_buffer import shopper_events_drain
-from payments.shopper.fast_lane import pay_fast
 from tests.factories import PaymentFactory
-from tests.support.aio import run_coroutine
+from tests.support.fast_lane import call_fast_lane
 
 pytestmark = pytest.mark.django_db
 
@@ -34,31 +33,10 @@ def production_security(settings):
 
 
 def _fast_lane(public_id: str, *, scheme: str, forwarded_proto: str | None):
-    sent: list[dict] = []
     headers = [(b"host", b"testserver")]
     if forwarded_proto is not None:
         headers.append((b"x-forwarded-proto", forwarded_proto.encode()))
-
-    async def send(message):
-        sent.append(message)
-
-    async def run():
-        scope = {
-            "type": "http",
-            "method": "GET",
-            "scheme": scheme,
-            "path": "/integration/pay",
-            "query_string": f"id={public_id}".encode(),
-            "headers": headers,
-        }
-        try:
-            return await pay_fast(scope, send)
-        finally:
-            client = kv_async_client()
-            if client is not None:
-                await client.aclose()
-
-    return run_coroutine(run()), sent
+    return call_fast_lane(public_id, headers=headers, scheme=scheme)
 
 
 def _django(client, public_id: str, *, scheme: str, forwarded_proto: str | None):

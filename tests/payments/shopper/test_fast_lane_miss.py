@@ -15,12 +15,11 @@ import pytest
 import redis
 from django.core.cache import cache
 
-from payments.kv import kv_async_client, kv_cached, kv_run
+from payments.kv import kv_cached, kv_run
 from payments.models import EventType, PaymentEvent, PaymentStatus
 from payments.shopper.event_buffer import buffer_fields, shopper_events_drain, stream_key
-from payments.shopper.fast_lane import pay_fast
 from tests.factories import PaymentFactory
-from tests.support.aio import run_coroutine
+from tests.support.fast_lane import call_fast_lane
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,27 +29,7 @@ async def _in_thread(call):
 
 
 def _call(public_id: str, read_entry=_in_thread) -> tuple[bool, list[dict]]:
-    sent: list[dict] = []
-
-    async def send(message):
-        sent.append(message)
-
-    async def run():
-        scope = {
-            "type": "http",
-            "method": "GET",
-            "path": "/integration/pay",
-            "query_string": f"id={public_id}".encode(),
-            "headers": [(b"host", b"testserver")],
-        }
-        try:
-            return await pay_fast(scope, send, read_entry=read_entry)
-        finally:
-            client = kv_async_client()
-            if client is not None:
-                await client.aclose()
-
-    return run_coroutine(run()), sent
+    return call_fast_lane(public_id, read_entry=read_entry)
 
 
 def test_a_kv_miss_is_answered_like_the_django_view_and_refills_the_kv(client):
