@@ -259,10 +259,10 @@ def redirect_entry(payment: Payment) -> dict:
     return {name: getattr(payment, name) for name in ENTRY_FIELDS}
 
 
-def kv_entry_from_database(public_id: str) -> dict | None:
-    """The entry read from the database alone (no KV), for the fast lane's KV miss
-    (payments/shopper/fast_lane.py), which refills the KV itself."""
-    return _entry_from_database(public_id)
+def kv_entry_worth_keeping(entry: dict) -> bool:
+    """Only a pending payment's entry is refilled on a miss: its provider page is where the
+    shopper goes (kv_get, and the fast lane's KV miss)."""
+    return entry["status"] == PaymentStatus.PENDING
 
 
 def kv_entry_value(entry: dict) -> str:
@@ -270,11 +270,12 @@ def kv_entry_value(entry: dict) -> str:
     return json.dumps(entry)
 
 
-def _entry_from_database(public_id: str) -> dict | None:
-    """Read the entry's columns only, as a dict: no model built, no ORDER BY (the id is
-    unique). A KV miss is the redirect's slow path; this keeps it one small query, written
-    once rather than compiled by the ORM per request (payments/sql.py: that was about a
-    third of a KV miss's CPU)."""
+def kv_entry_from_database(public_id: str) -> dict | None:
+    """Read the entry's columns only, as a dict (kv_get's miss, and the fast lane's, which
+    refills the KV itself): no model built, no ORDER BY (the id is unique). A KV miss is
+    the redirect's slow path; this keeps it one small query, written once rather than
+    compiled by the ORM per request (payments/sql.py: that was about a third of a KV
+    miss's CPU)."""
     if not public_id_is_well_formed(public_id):
         return None
     columns = ", ".join("id" if name == "pk" else name for name in ENTRY_FIELDS)
@@ -313,10 +314,10 @@ def kv_get(public_id: str) -> dict | None:
         entry = json.loads(raw) if raw is not None else None
     if entry is not None:
         return entry
-    entry = _entry_from_database(public_id)
+    entry = kv_entry_from_database(public_id)
     if entry is None:
         return None
-    if reachable and entry["status"] == PaymentStatus.PENDING:
+    if reachable and kv_entry_worth_keeping(entry):
         _store(public_id, entry)
     return entry
 

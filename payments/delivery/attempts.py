@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from payments.delivery.claim import deliveries_claim_attempts
 from payments.delivery.record import attempts_record
-from payments.delivery.send import postback_send
+from payments.delivery.send import delivery_post
 from payments.models import PostbackDelivery
 
 
@@ -21,12 +21,6 @@ def delivery_attempt(*, delivery_id: int) -> PostbackDelivery | None:
     if not claimed:
         return None
     (delivery,) = claimed
-    result = postback_send(
-        merchant=delivery.payment.merchant,
-        url=delivery.url,
-        webhook_id=delivery.webhook_id,
-        payload=delivery.payload,
-        test=delivery.payment.is_test,
-    )
+    result = delivery_post(delivery)
     recorded = attempts_record(results=[(delivery.pk, delivery.claim_token, result)])
     return recorded[0] if recorded else None

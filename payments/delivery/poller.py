@@ -78,7 +78,7 @@ from payments.delivery.health import (
     endpoints_flush,
 )
 from payments.delivery.record import Answer, attempts_record
-from payments.delivery.send import postback_send
+from payments.delivery.send import delivery_post
 from payments.kv import kv_sweep
 from payments.models import PostbackDelivery
 
@@ -507,13 +507,7 @@ class DeliveryPoller:
                 self._sending.add(delivery.pk)
             result = None
             try:
-                result = postback_send(
-                    merchant=delivery.payment.merchant,
-                    url=delivery.url,
-                    webhook_id=delivery.webhook_id,
-                    payload=delivery.payload,
-                    test=delivery.payment.is_test,
-                )
+                result = delivery_post(delivery)
                 endpoint_observe(
                     merchant_id=delivery.payment.merchant.pk, url=delivery.url, result=result
                 )

@@ -25,7 +25,7 @@ from payments.delivery.wire import (
     retry_after_seconds,
     webhook_id_generate,
 )
-from payments.models import Merchant
+from payments.models import Merchant, PostbackDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +114,18 @@ def postback_send(
         error=error[:500],
         response_body=excerpt.replace("\x00", ""),
         retry_after=retry_after,
+    )
+
+
+def delivery_post(delivery: PostbackDelivery) -> AttemptResult:
+    """POST a claimed delivery (its payment's merchant signs it; a test payment's is also
+    streamed to `apaygate listen`): the relay's senders and a single attempt both send so."""
+    return postback_send(
+        merchant=delivery.payment.merchant,
+        url=delivery.url,
+        webhook_id=delivery.webhook_id,
+        payload=delivery.payload,
+        test=delivery.payment.is_test,
     )
 
 

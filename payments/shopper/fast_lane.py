@@ -55,12 +55,13 @@ from payments.kv import (
     KVUnavailable,
     kv_entry_from_database,
     kv_entry_value,
+    kv_entry_worth_keeping,
     kv_raw_key,
     kv_run_async,
 )
-from payments.models import EventType, PaymentStatus
+from payments.models import EventType
 from payments.shopper.event_buffer import buffer_fields, event_time, stream_key
-from payments.shopper.redirects import NOT_PAYABLE
+from payments.shopper.redirects import NOT_PAYABLE, entry_payable
 
 logger = logging.getLogger(__name__)
 
@@ -327,10 +328,9 @@ async def _from_database(
     entry = await read_entry(functools.partial(_entry_read, public_id))
     if not isinstance(entry, dict):
         return None
-    if entry["status"] in NOT_PAYABLE or not entry["provider_url"]:
+    if not entry_payable(entry):
         return None  # the closed page, Django's
-    # As kv_get: only a pending payment's entry is worth keeping.
-    value = kv_entry_value(entry) if entry["status"] == PaymentStatus.PENDING else ""
+    value = kv_entry_value(entry) if kv_entry_worth_keeping(entry) else ""
     fields = buffer_fields(entry=entry, type=EventType.SHOPPER_REDIRECTED)
     pairs = [item for pair in fields.items() for item in pair]
     buffered = await kv_run_async(
