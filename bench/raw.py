@@ -14,11 +14,14 @@ gateway's paths with the least code that does the same database, Redis and provi
   succeeded, one event (export outbox) INSERT, commit.
 
 Serving model as the gateway's (apaygate/asgi.py): the event loop hands blocking work to
-reused threads, each with its own persistent psycopg connection; init-payment in a
-pool of WEB_PROVIDER_THREADS (32), the rest in WEB_THREADS (8). The drivers are the
-gateway's (psycopg 3, redis-py, urllib3 under requests). What it leaves out is what the
-gateway adds around that work: Django, DRF, middleware, authentication, throttling,
-validation, logging and metrics. Never used outside the bench.
+reused threads; init-payment in a pool of WEB_PROVIDER_THREADS (32), the rest in
+WEB_THREADS (8); database connections borrowed per unit of work from a psycopg pool of at
+most DATABASE_POOL_MAX_SIZE (10) per process, as the gateway's (foundation/db_pool.py), so
+the raw app keeps the gateway's connection budget (a connection per thread, 80 per
+process, ran PostgreSQL out of connections while the gateway and worker held theirs).
+The drivers are the gateway's (psycopg 3, redis-py, urllib3 under requests). What it
+leaves out is what the gateway adds around that work: Django, DRF, middleware,
+authentication, throttling, validation, logging and metrics. Never used outside the bench.
 
 Environment: DATABASE_URL, REDIS_URL, BANSKY_API_URL, BANSKY_POSTBACK_SECRET,
 RAW_MERCHANT_ID, RAW_TOKEN_ID (the bench merchant's and token's ids), PAYMENT_TTL.
@@ -39,7 +42,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from urllib.parse import parse_qs
 
-import psycopg
+import psycopg_pool
 import redis
 import urllib3
 
@@ -49,7 +52,8 @@ POOLS = {
     "provider": ThreadPoolExecutor(int(os.environ.get("WEB_PROVIDER_THREADS", "32"))),
     "general": ThreadPoolExecutor(int(os.environ.get("WEB_THREADS", "8"))),
 }
-_local = threading.local()
+_pool: psycopg_pool.ConnectionPool | None = None
+_pool_lock = threading.Lock()
 _redis = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
 _http = urllib3.PoolManager(maxsize=64, timeout=urllib3.Timeout(connect=5, read=15))
 TTL = int(os.environ.get("PAYMENT_TTL", str(24 * 3600)))
@@ -82,12 +86,18 @@ SELECT id, merchant_id, provider, status, provider_url, success_url, error_url
 FROM payments_payment WHERE public_id = %s"""
 
 
-def _db() -> psycopg.Connection:
-    """This thread's connection, opened once and kept (the gateway's CONN_MAX_AGE)."""
-    conn = getattr(_local, "conn", None)
-    if conn is None or conn.closed:
-        conn = _local.conn = psycopg.connect(os.environ["DATABASE_URL"])
-    return conn
+def _db() -> psycopg_pool.ConnectionPool:
+    """This process's connection pool, opened on first use (after gunicorn's fork)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = psycopg_pool.ConnectionPool(
+                os.environ["DATABASE_URL"],
+                min_size=2,
+                max_size=int(os.environ.get("DATABASE_POOL_MAX_SIZE", "10")),
+                open=True,
+            )
+    return _pool
 
 
 def _now() -> datetime:
@@ -106,8 +116,8 @@ def init_payment(body: bytes) -> tuple[int, dict, bytes]:
     public_id = "pay_" + secrets.token_urlsafe(24)
     merchant_id, token_id = int(os.environ["RAW_MERCHANT_ID"]), int(os.environ["RAW_TOKEN_ID"])
     fingerprint = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
-    conn, now = _db(), _now()
-    with conn.transaction(), conn.cursor() as cur:
+    now = _now()
+    with _db().connection() as conn, conn.cursor() as cur:
         cur.execute(
             INSERT_PAYMENT,
             (public_id, merchant_id, token_id, data.get("id"), fingerprint,
@@ -130,7 +140,7 @@ def init_payment(body: bytes) -> tuple[int, dict, bytes]:
         headers={"Content-Type": "application/json"},
     )
     invoice = json.loads(answer.data)
-    with conn.transaction(), conn.cursor() as cur:
+    with _db().connection() as conn, conn.cursor() as cur:
         cur.execute(MOVE_PENDING, (_now(), invoice["url"], invoice["reference"], pk))
         _event(cur, pk, merchant_id, "provider.invoice_created", "pending",
                {"provider_reference": invoice["reference"]})  # fmt: skip
@@ -149,8 +159,8 @@ def intake(body: bytes, signature: str) -> tuple[int, dict, bytes]:
     if not hmac.compare_digest(expected, signature):
         return 400, {}, b'{"status":"error","code":"invalid_signature"}'
     data = json.loads(body)
-    conn, now = _db(), _now()
-    with conn.transaction(), conn.cursor() as cur:
+    now = _now()
+    with _db().connection() as conn, conn.cursor() as cur:
         cur.execute(MOVE_SUCCEEDED, (Decimal(str(data["amount"])), data["currency"], now, now,
                                      data["id"]))  # fmt: skip
         row = cur.fetchone()
@@ -162,10 +172,9 @@ def intake(body: bytes, signature: str) -> tuple[int, dict, bytes]:
 
 
 def kv_miss(public_id: str) -> tuple[int, dict, bytes]:
-    with _db().cursor() as cur:
+    with _db().connection() as conn, conn.cursor() as cur:  # committed when given back
         cur.execute(READ_ENTRY, (public_id,))
         row = cur.fetchone()
-    _db().commit()  # end the read's transaction, as Django's autocommit does
     if row is None:
         return 404, {}, b"not found"
     return 302, {b"location": row[4].encode()}, b""
